@@ -1,0 +1,142 @@
+"""The `support-billing` command line (SPEC section 6).
+
+Each subcommand is a thin wrapper: it resolves the home folder and calls a ``cli_*``
+function in the module that owns the job; that function returns the exit status
+(0 success, 1 failure). Usage errors exit 2 (Typer/Click). Any unexpected error is
+reported as one line on stderr, never a bare traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .warehouse import resolve_home
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Billing warehouse for the hh2 Pro-Support Plus agreement (see SPEC.md).",
+    pretty_exceptions_enable=False,
+)
+
+FORMATS = ("table", "csv", "json")
+
+
+class State:
+    home: Path = resolve_home(None)
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def _main(
+    home: Optional[Path] = typer.Option(
+        None,
+        "--home",
+        help="Folder holding inbox/, warehouse.duckdb, exports/ and reports/ "
+        "(default: $SUPPORT_BILLING_HOME or ./data).",
+    ),
+) -> None:
+    State.home = resolve_home(home)
+    os.environ["SUPPORT_BILLING_HOME"] = str(State.home)
+
+
+@app.command()
+def ingest(
+    paths: Optional[list[Path]] = typer.Argument(
+        None, help="CSV files or folders to ingest (default: HOME/inbox)."
+    ),
+) -> None:
+    """Load CSV exports into the warehouse (R-IN1..R-IN5)."""
+    from .ingest import cli_ingest
+
+    raise typer.Exit(cli_ingest(State.home, list(paths or [])))
+
+
+@app.command()
+def bill(
+    period: Optional[str] = typer.Option(
+        None, "--period", help="Month to bill, YYYY-MM (default: previous month, Mountain time)."
+    ),
+    preview: bool = typer.Option(
+        False, "--preview", help="Compute and check only; write to exports/_preview, finalize nothing."
+    ),
+) -> None:
+    """Ingest the inbox, build the models, run the quality gate and export invoices."""
+    from .billing import cli_bill
+
+    raise typer.Exit(cli_bill(State.home, period, preview))
+
+
+@app.command()
+def refresh(
+    year: int = typer.Option(..., "--year", help="The year to open; closes the year before."),
+    preview: bool = typer.Option(False, "--preview", help="Allow a year whose Jan 1 has not come."),
+) -> None:
+    """The January 1 run: close year Y-1, open year Y (R8, R11)."""
+    from .yearend import cli_refresh
+
+    raise typer.Exit(cli_refresh(State.home, year, preview))
+
+
+@app.command()
+def usage(
+    year: int = typer.Option(..., "--year", help="Calendar year."),
+    customer: Optional[str] = typer.Option(None, "--customer", help="Only this customer_id."),
+    format: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """Incident usage per customer: allotment, covered, overage, remaining, expired."""
+    if format not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, not {format!r}", 2)
+    from .usage import cli_usage
+
+    raise typer.Exit(cli_usage(State.home, year, customer, format))
+
+
+@app.command()
+def demo(
+    customers: int = typer.Option(25, "--customers", help="How many sample customers."),
+    seed: int = typer.Option(7, "--seed", help="Random seed of the sample data."),
+) -> None:
+    """Generate sample data and bill one month end to end."""
+    from .demo import cli_demo
+
+    raise typer.Exit(cli_demo(State.home, customers, seed))
+
+
+@app.command()
+def serve(
+    run_once: Optional[str] = typer.Option(
+        None, "--run-once", help="Trigger one job now instead of serving: 'bill' or 'refresh'."
+    ),
+) -> None:
+    """Run the schedules: monthly billing 06:00 on the 1st, refresh 00:05 on Jan 1 (Denver)."""
+    from .schedules import cli_serve
+
+    raise typer.Exit(cli_serve(State.home, run_once))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(1)
+    except Exception as exc:  # one clear line, never a bare traceback
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"error: {message}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
