@@ -208,12 +208,14 @@ def connect(home: Path, read_only: bool = False, retries: float = 30.0) -> duckd
     deadline = time.monotonic() + retries
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only, config={"TimeZone": "UTC"})
+            con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:  # lock held by another process
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 raise
             time.sleep(0.25)
+    # ICU is built in but not loaded at connect time, so the zone is set afterwards.
+    con.execute("set TimeZone = 'UTC'")
     return con
 
 
