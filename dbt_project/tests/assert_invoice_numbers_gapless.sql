@@ -1,0 +1,11 @@
+-- R14: invoices and credit notes are numbered 1, 2, 3 ... with no gaps, in customer_id order.
+with numbered as (
+    select
+        document_type,
+        customer_id,
+        cast(right(invoice_number, 5) as integer) as n,
+        row_number() over (partition by document_type order by customer_id) as expected_n
+    from {{ ref('invoices') }}
+)
+
+select * from numbered where n <> expected_n
