@@ -162,17 +162,7 @@ def test_r8_upgrade_on_july_first_gives_nine():
 
 
 def test_r8_renewal_grants_nothing_twice_and_end_date_never_takes_back():
-    scenario = {
-        "customers": [{"customer_id": "RN"}],
-        "subscriptions": [
-            {"subscription_id": "RN-1", "customer_id": "RN", "module": "remote_payroll",
-             "annual_incidents": 8, "start_date": "2025-07-01", "end_date": "2026-06-30"},
-            {"subscription_id": "RN-2", "customer_id": "RN", "module": "remote_payroll",
-             "annual_incidents": 8, "start_date": "2026-07-01", "end_date": None},
-            {"subscription_id": "RN-3", "customer_id": "RN", "module": "pay_stubs",
-             "annual_incidents": 2, "start_date": "2026-01-01", "end_date": "2026-01-31"},
-        ],
-    }
+    scenario = sc.renewal()
     o = BillingOracle(scenario)
     assert o.allotment("RN", date(2026, 1, 1)) == 8 + 2 + 2
     assert o.allotment("RN", date(2026, 7, 1)) == 12  # renewal adds nothing
@@ -315,20 +305,7 @@ def test_r6_tier_change_mid_year_from_added_incident():
 
 
 def test_r12_added_incident_skips_inactive_months_and_stops_in_december():
-    scenario = {
-        "customers": [{"customer_id": "GP"}],
-        "subscriptions": [
-            {"subscription_id": "GP-1", "customer_id": "GP", "module": "pay_stubs",
-             "annual_incidents": 2, "start_date": "2026-01-01", "end_date": "2026-06-10"},
-            {"subscription_id": "GP-2", "customer_id": "GP", "module": "pay_stubs",
-             "annual_incidents": 2, "start_date": "2026-09-20", "end_date": "2027-03-31"},
-        ],
-        "tickets": [
-            {"ticket_id": f"GP-{i}", "customer_id": "GP", "category": "sync_support",
-             "opened_at": datetime(2026, 5, 1 + i, 17, tzinfo=timezone.utc)}
-            for i in range(5)
-        ],
-    }
+    scenario = sc.gap_in_service()
     res = compute(scenario)
     assert [x["coverage"] for x in res.ledger] == ["covered"] * 4 + ["overage"]
     # May: tier 2 + 1 = 3 -> 10.00

@@ -239,6 +239,7 @@ class OracleResult:
     invoices: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     deductions: list[dict] = field(default_factory=list)
     tier_totals: dict[tuple[str, str], int] = field(default_factory=dict)
+    oracle: BillingOracle | None = None
 
     def lines_for(self, period: str, customer_id: str) -> list[dict]:
         return [x for x in self.lines if x["period"] == period and x["customer_id"] == customer_id]
@@ -459,7 +460,7 @@ class BillingOracle:
 
     # --- everything
     def run(self) -> OracleResult:
-        res = OracleResult()
+        res = OracleResult(oracle=self)
         res.reasons = self.classify()
         res.ledger = self.deduct(res.reasons)
         billed_hours, taken = self.consume_hours()

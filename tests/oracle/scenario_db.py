@@ -454,7 +454,43 @@ def classification() -> dict:
     }
 
 
+def gap_in_service() -> dict:
+    """R12/R6: pay_stubs Jan 1 - Jun 10, again from Sep 20 (policy subscription).
+    The 5th incident (May 6) is added: in effect May, Jun, Sep-Dec (months with an active
+    day), whole months; not in Jul/Aug; gone in 2027 (a new year)."""
+    cid = "GP"
+    return {
+        "customers": [{"customer_id": cid}],
+        "subscriptions": [
+            {"subscription_id": "GP-1", "customer_id": cid, "module": "pay_stubs",
+             "annual_incidents": 2, "start_date": "2026-01-01", "end_date": "2026-06-10"},
+            {"subscription_id": "GP-2", "customer_id": cid, "module": "pay_stubs",
+             "annual_incidents": 2, "start_date": "2026-09-20", "end_date": "2027-03-31"},
+        ],
+        "tickets": [_t(f"GP-{i}", cid, _at(2026, 5, 2 + i)) for i in range(5)],
+    }
+
+
+def renewal() -> dict:
+    """R8: a renewal under a new subscription_id grants nothing twice; an end_date never
+    takes allotment back (pay_stubs ended Jan 31 still counts all year)."""
+    cid = "RN"
+    return {
+        "customers": [{"customer_id": cid}],
+        "subscriptions": [
+            {"subscription_id": "RN-1", "customer_id": cid, "module": "remote_payroll",
+             "annual_incidents": 8, "start_date": "2025-07-01", "end_date": "2026-06-30"},
+            {"subscription_id": "RN-2", "customer_id": cid, "module": "remote_payroll",
+             "annual_incidents": 8, "start_date": "2026-07-01", "end_date": None},
+            {"subscription_id": "RN-3", "customer_id": cid, "module": "pay_stubs",
+             "annual_incidents": 2, "start_date": "2026-01-01", "end_date": "2026-01-31"},
+        ],
+    }
+
+
 HAND_SCENARIOS = {
+    "gap_in_service": gap_in_service,
+    "renewal": renewal,
     "worked_example_a": worked_example_a,
     "worked_example_b": worked_example_b,
     "partial_year_start": partial_year_start,
@@ -471,3 +507,144 @@ HAND_SCENARIOS = {
 
 def all_hand_scenarios() -> dict:
     return merge_scenarios([f() for f in HAND_SCENARIOS.values()])
+
+
+# ---------------------------------------------------------------------------------------
+# Comparing the oracle with the marts
+# ---------------------------------------------------------------------------------------
+
+
+def mart_years(marts: dict) -> set[int]:
+    years = {int(r["period"][:4]) for r in marts["fct_invoice_lines_computed"] or []}
+    years |= {int(r["year"]) for r in marts["customer_year_usage"] or []}
+    return years
+
+
+def compare(oracle, marts: dict, customers: set[str] | None = None) -> list[str]:
+    """Every difference between an OracleResult and the marts, as readable strings.
+
+    ``customers`` limits the comparison (a batch holds many independent scenarios).
+    """
+    from datetime import timedelta
+
+    diffs: list[str] = []
+
+    def mine(cid):
+        return customers is None or cid in customers
+
+    # R9 reason codes
+    got = {r["ticket_id"]: r["reason_code"] for r in marts["fct_ticket_classification"]
+           if mine(r["customer_id"])}
+    exp = {t: c for t, c in oracle.reasons.items() if t in got or mine(_ticket_customer(oracle, t))}
+    for tid in sorted(set(got) | set(exp)):
+        if got.get(tid) != exp.get(tid):
+            diffs.append(f"R9 ticket {tid}: reason expected {exp.get(tid)} got {got.get(tid)}")
+
+    # R10 ledger
+    cols = ("incident_date", "period", "year", "seq_in_year", "coverage", "allotment_available",
+            "allotment_remaining", "overage_treatment")
+    got_l = {r["ticket_id"]: r for r in marts["fct_incidents"] if mine(r["customer_id"])}
+    exp_l = {r["ticket_id"]: r for r in oracle.ledger if mine(r["customer_id"])}
+    for tid in sorted(set(got_l) | set(exp_l)):
+        g, e = got_l.get(tid), exp_l.get(tid)
+        if g is None or e is None:
+            diffs.append(f"R10 ticket {tid}: in ledger expected {e is not None} got {g is not None}")
+            continue
+        for c in cols:
+            gv = g[c]
+            if c in ("year", "seq_in_year", "allotment_available", "allotment_remaining"):
+                gv = int(gv)
+            if gv != e[c]:
+                diffs.append(f"R10 ticket {tid} ({e['customer_id']} {e['incident_date']}): "
+                             f"{c} expected {e[c]} got {gv}")
+
+    # R11 year usage
+    ucols = ("allotment", "covered", "overage", "expired")
+    zero = dict.fromkeys(ucols, 0)
+    got_u = {(r["customer_id"], int(r["year"])): {c: int(r[c]) for c in ucols}
+             for r in marts["customer_year_usage"] if mine(r["customer_id"])}
+    exp_u = {k: v for k, v in oracle.year_usage.items() if mine(k[0])}
+    for key in sorted(set(got_u) | set(exp_u)):
+        if got_u.get(key, zero) != exp_u.get(key, zero):
+            diffs.append(f"R11 {key}: expected {exp_u.get(key, zero)} got {got_u.get(key, zero)}")
+
+    # R8 allotment steps: the allotment on every day of each year
+    steps: dict[tuple[str, int], list] = {}
+    for r in marts["allotment_steps"] or []:
+        if mine(r["customer_id"]):
+            steps.setdefault((r["customer_id"], int(r["year"])), []).append(
+                (as_date(r["available_from"]), int(r["allotment"])))
+    o = oracle.oracle
+    for cid in sorted(c for c in o.customers if mine(c)):
+        for year in o.years:
+            s = sorted(steps.get((cid, year), []))
+            d = date(year, 1, 1)
+            while d.year == year:
+                got_a = ([a for f, a in s if f <= d] or [0])[-1]
+                exp_a = o.allotment(cid, d)
+                if got_a != exp_a:
+                    diffs.append(f"R8 {cid} allotment on {d}: expected {exp_a} got {got_a}")
+                    break  # one per customer-year is enough
+                d += timedelta(days=1)
+
+    # R7/R12/R13 lines, per customer and month, in R14 order
+    def key(x):
+        return (x["line_type"], x["quantity"], x["unit_price"], x["amount"],
+                x["source_ref"] if x["line_type"] in ("support_subscription",
+                                                      "prepaid_hours_deduction") else None)
+
+    got_lines: dict[tuple[str, str], list] = {}
+    for r in sorted(marts["fct_invoice_lines_computed"],
+                    key=lambda r: (r["period"], r["customer_id"], r["line_type_order"],
+                                   r["sort_key"] or "")):
+        if mine(r["customer_id"]):
+            got_lines.setdefault((r["period"], r["customer_id"]), []).append(key(r))
+    exp_lines: dict[tuple[str, str], list] = {}
+    for x in oracle.lines:
+        if mine(x["customer_id"]):
+            exp_lines.setdefault((x["period"], x["customer_id"]), []).append(key(x))
+    for k in sorted(set(got_lines) | set(exp_lines)):
+        g, e = got_lines.get(k, []), exp_lines.get(k, [])
+        if g != e:
+            diffs.append(f"lines {k[0]} {k[1]}: expected {_fmt(e)} got {_fmt(g)}")
+    return diffs
+
+
+def compare_invoices(oracle, marts: dict, period: str, customers: set[str] | None = None):
+    """R14 for the built period: which customers get an invoice, totals, line order."""
+    diffs = []
+
+    def mine(cid):
+        return customers is None or cid in customers
+
+    exp = {c: t for (p, c), t in oracle.invoices.items() if p == period and mine(c)}
+    got = {r["customer_id"]: r for r in marts["invoices"] if mine(r["customer_id"])}
+    for cid in sorted(set(exp) | set(got)):
+        if cid not in got or cid not in exp:
+            diffs.append(f"R14 {period} {cid}: invoice expected {exp.get(cid)} "
+                         f"got {got[cid]['total'] if cid in got else None}")
+            continue
+        g = got[cid]
+        if g["total"] != exp[cid]:
+            diffs.append(f"R14 {period} {cid}: total expected {exp[cid]} got {g['total']}")
+        lines = [r for r in marts["invoice_lines"] if r["customer_id"] == cid]
+        got_seq = [(r["line_number"], r["line_type"], r["quantity"], r["unit_price"], r["amount"])
+                   for r in sorted(lines, key=lambda r: r["line_number"])]
+        exp_seq = [(i, x["line_type"], x["quantity"], x["unit_price"], x["amount"])
+                   for i, x in enumerate(oracle.lines_for(period, cid), 1)]
+        if got_seq != exp_seq:
+            diffs.append(f"R14 {period} {cid}: lines expected {exp_seq} got {got_seq}")
+        if g["line_count"] != len(exp_seq):
+            diffs.append(f"R14 {period} {cid}: line_count expected {len(exp_seq)} "
+                         f"got {g['line_count']}")
+    return diffs
+
+
+def _ticket_customer(oracle, ticket_id):
+    return next(t["customer_id"] for t in oracle.oracle.tickets if t["ticket_id"] == ticket_id)
+
+
+def _fmt(lines):
+    return "[" + "; ".join(
+        f"{t} {q} x {u} = {a}" + (f" ({s})" if s else "") for t, q, u, a, s in lines
+    ) + "]"
