@@ -1,8 +1,277 @@
-"""Placeholder: filled in by its issue."""
+"""The ingest flow behind `support-billing ingest [PATH ...]` (SPEC section 3, R-IN1..R-IN5).
+
+- ``ingest_flow(home, paths)``: the Prefect flow "ingest" (also usable as a subflow, e.g.
+  by the billing flow). Small tasks, each taking paths and plain values and opening the
+  warehouse itself.
+- ``ingest_paths(home, paths)``: the same work without Prefect.
+- ``cli_ingest(home, paths)``: runs the flow, prints a summary, returns the exit status
+  (1 if a file was refused, else 0; rejected and held rows are not a failure).
+
+The files of one ingest are taken in binary order of their names (R-IN4); each file is
+loaded in its own transaction (R-IN2); held rows are retried at the end (R-IN5).
+"""
+
+from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from .ingest_csv import discover
+from .ingest_load import FileResult, ReleaseResult, ingest_file, new_ingest_id, release_held
+from .warehouse import ensure_home, init_warehouse, open_warehouse
+
+MAX_REJECTED_SHOWN = 10
 
 
-def cli_ingest(*args, **kwargs) -> int:
-    print("error: 'cli_ingest' is not available yet", file=sys.stderr)
-    return 2
+@dataclass
+class IngestSummary:
+    ingest_id: int
+    files: list[FileResult] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # paths that do not exist
+    release: ReleaseResult = field(default_factory=ReleaseResult)
+    rejected_samples: list[dict] = field(default_factory=list)
+    rejected_total: int = 0
+
+    @property
+    def refused(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "refused"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.refused or self.problems else 0
+
+    def totals(self) -> dict[str, int]:
+        return {
+            k: sum(getattr(f, k) for f in self.files)
+            for k in ("rows_read", "rows_loaded", "rows_rejected", "rows_held")
+        }
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["exit_code"] = self.exit_code
+        return d
+
+
+# ---------------------------------------------------------------------------------------
+# Warehouse connection
+# ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def warehouse(home: Path):
+    """open_warehouse(home), TimeZone=UTC. Falls back to setting the zone after connecting
+    when this DuckDB build refuses the TimeZone option at connect time."""
+    try:
+        cm = open_warehouse(Path(home))
+        con = cm.__enter__()
+    except duckdb.InvalidInputException as exc:
+        if "TimeZone" not in str(exc):
+            raise
+        cm = None
+        ensure_home(Path(home))
+        con = _connect_then_set_zone(Path(home))
+    try:
+        yield con
+    finally:
+        if cm is not None:
+            cm.__exit__(None, None, None)
+        else:
+            con.close()
+
+
+def _connect_then_set_zone(home: Path) -> duckdb.DuckDBPyConnection:
+    import time
+
+    from .warehouse import warehouse_path
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            con = duckdb.connect(str(warehouse_path(home)))
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.25)
+    con.execute("SET TimeZone = 'UTC'")
+    init_warehouse(con)
+    return con
+
+
+# ---------------------------------------------------------------------------------------
+# Steps (plain functions; the tasks below wrap them)
+# ---------------------------------------------------------------------------------------
+
+
+def resolve_paths(home: Path, paths: list[Path] | list[str] | None) -> list[Path]:
+    return [Path(p) for p in paths] if paths else [Path(home) / "inbox"]
+
+
+def step_start(home: Path) -> int:
+    with warehouse(home) as con:
+        return new_ingest_id(con)
+
+
+def step_file(home: Path, path: Path, kind: str, ingest_id: int) -> FileResult:
+    with warehouse(home) as con:
+        return ingest_file(con, Path(path), kind, ingest_id)
+
+
+def step_release(home: Path, ingest_id: int) -> ReleaseResult:
+    with warehouse(home) as con:
+        return release_held(con, ingest_id)
+
+
+def step_summary(home: Path, summary: IngestSummary) -> IngestSummary:
+    """Refresh file counts after the held rows were retried; collect rejected samples."""
+    with warehouse(home) as con:
+        rows = con.execute(
+            "SELECT rows_read, rows_loaded, rows_rejected, rows_held FROM raw.ingest_log "
+            "WHERE ingest_id = ? ORDER BY rowid",
+            [summary.ingest_id],
+        ).fetchall()
+        if len(rows) == len(summary.files):
+            for f, (r, lo, rj, h) in zip(summary.files, rows, strict=True):
+                f.rows_read, f.rows_loaded, f.rows_rejected, f.rows_held = r, lo, rj, h
+        summary.rejected_total = int(con.execute(
+            "SELECT count(*) FROM raw.rejected_rows WHERE ingest_id = ?", [summary.ingest_id]
+        ).fetchone()[0])
+        summary.rejected_samples = [
+            {"file_name": f, "line_number": ln, "reason": r}
+            for f, ln, r in con.execute(
+                "SELECT file_name, line_number, reason FROM raw.rejected_rows WHERE ingest_id = ? "
+                "ORDER BY rowid LIMIT ?",
+                [summary.ingest_id, MAX_REJECTED_SHOWN],
+            ).fetchall()
+        ]
+    return summary
+
+
+def ingest_paths(home: Path | str, paths: list[Path] | list[str] | None = None) -> IngestSummary:
+    """Ingest files and folders (default HOME/inbox) without Prefect; returns the summary."""
+    home = Path(home)
+    ensure_home(home)
+    files, ignored, problems = discover(resolve_paths(home, paths))
+    summary = IngestSummary(step_start(home), ignored=ignored, problems=problems)
+    for path, kind in files:
+        summary.files.append(step_file(home, path, kind, summary.ingest_id))
+    summary.release = step_release(home, summary.ingest_id)
+    return step_summary(home, summary)
+
+
+# ---------------------------------------------------------------------------------------
+# Prefect
+# ---------------------------------------------------------------------------------------
+
+_TASK_OPTS = dict(cache_policy=NO_CACHE, persist_result=False, retries=0)
+
+
+@task(name="discover-files", **_TASK_OPTS)
+def discover_task(home: str, paths: list[str]) -> dict:
+    files, ignored, problems = discover(resolve_paths(Path(home), paths))
+    return {"files": [(str(p), k) for p, k in files], "ignored": ignored, "problems": problems}
+
+
+@task(name="start-ingest", **_TASK_OPTS)
+def start_task(home: str) -> int:
+    return step_start(Path(home))
+
+
+@task(name="ingest-file", task_run_name="ingest-{kind}", **_TASK_OPTS)
+def file_task(home: str, path: str, kind: str, ingest_id: int) -> FileResult:
+    return step_file(Path(home), Path(path), kind, ingest_id)
+
+
+@task(name="release-held-rows", **_TASK_OPTS)
+def release_task(home: str, ingest_id: int) -> ReleaseResult:
+    return step_release(Path(home), ingest_id)
+
+
+@task(name="summarize-ingest", **_TASK_OPTS)
+def summary_task(home: str, summary: IngestSummary) -> IngestSummary:
+    return step_summary(Path(home), summary)
+
+
+@flow(name="ingest", persist_result=False, validate_parameters=False)
+def ingest_flow(home: str, paths: list[str] | None = None) -> IngestSummary:
+    """Load CSV exports into the warehouse (SPEC section 3, R-IN1..R-IN5)."""
+    ensure_home(Path(home))
+    found = discover_task(str(home), [str(p) for p in (paths or [])])
+    summary = IngestSummary(start_task(str(home)), ignored=found["ignored"],
+                            problems=found["problems"])
+    for path, kind in found["files"]:
+        summary.files.append(file_task(str(home), path, kind, summary.ingest_id))
+    summary.release = release_task(str(home), summary.ingest_id)
+    return summary_task(str(home), summary)
+
+
+# ---------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------
+
+
+def print_summary(summary: IngestSummary, out=None, err=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = out or Console()
+    err_stream = err or sys.stderr
+    for p in summary.problems:
+        print(f"error: {p}", file=err_stream)
+    for f in summary.refused:
+        print(f"error: {f.path}: {f.message}", file=err_stream)
+
+    if not summary.files:
+        out.print("Nothing to ingest" + (f" ({len(summary.ignored)} other files ignored)"
+                                          if summary.ignored else "") + ".")
+    else:
+        table = Table(title=f"Ingest {summary.ingest_id}")
+        table.add_column("file")
+        table.add_column("kind")
+        table.add_column("status")
+        for name in ("read", "loaded", "rejected", "held"):
+            table.add_column(name, justify="right")
+        for f in summary.files:
+            table.add_row(f.file_name, f.kind or "", f.status, str(f.rows_read),
+                          str(f.rows_loaded), str(f.rows_rejected), str(f.rows_held))
+        out.print(table)
+        if summary.ignored:
+            out.print(f"Ignored {len(summary.ignored)} file(s) that are not exports: "
+                      + ", ".join(summary.ignored[:5]) + (" ..." if len(summary.ignored) > 5 else ""))
+    if summary.rejected_total:
+        out.print(f"Rejected rows: {summary.rejected_total} (see raw.rejected_rows); first ones:")
+        for r in summary.rejected_samples:
+            out.print(f"  {r['file_name']}:{r['line_number']}: {r['reason']}", markup=False, highlight=False,
+                      soft_wrap=True)
+    dropped = [d for f in summary.files for d in f.dropped]
+    if dropped:
+        out.print("Held rows dropped (a later file loaded their key):")
+        for d in dropped[:MAX_REJECTED_SHOWN]:
+            out.print(f"  {d}", markup=False, highlight=False,
+                      soft_wrap=True)
+    rel = summary.release
+    if rel.released:
+        out.print(f"Held rows loaded now that their customer is known: {rel.released}"
+                  + (f" ({rel.released_earlier} from earlier ingests)" if rel.released_earlier
+                     else ""))
+    if rel.still_held:
+        out.print(f"Rows still held (customer not known yet): {rel.still_held}")
+        for h in rel.held_samples:
+            out.print(f"  {h['file_name']}:{h['line_number']}: {h['reason']}", markup=False, highlight=False,
+                      soft_wrap=True)
+    else:
+        out.print("Rows still held: 0")
+
+
+def cli_ingest(home: Path, paths: list[Path]) -> int:
+    """`support-billing ingest [PATH ...]`: run the flow, print the summary, exit status."""
+    summary = ingest_flow(str(home), [str(p) for p in paths or []])
+    print_summary(summary)
+    return summary.exit_code

@@ -1,0 +1,287 @@
+"""Reading export files: discovery, byte checks and CSV parsing into DuckDB (SPEC section 3).
+
+Fast path: DuckDB's CSV reader (strict RFC 4180, every column VARCHAR, no sniffing) reads
+the whole file, header included; the physical line where each row starts is the row's
+ordinal plus the embedded newlines of the rows before it (counted set-based). The fast
+path is trusted only when its result accounts for every physical line of the file.
+Anything odd (ragged rows, blank lines, bare CR line ends, a stray quote) makes DuckDB
+fail or the line count disagree, and the file is parsed again with Python's csv module,
+which reports ragged rows and exact line numbers.
+
+Both paths produce the same relation ``_ing_src``: rid (1.. data rows in file order),
+line, nf (number of fields), c0..c{N-1} (raw values, N = header fields).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .ingest_kinds import kind_of, kinds, q
+
+CHUNK = 16 * 1024 * 1024
+
+
+class FileRefused(Exception):
+    """The whole file is refused (R-IN2); the message names the problem."""
+
+
+@dataclass
+class FileScan:
+    path: Path
+    name: str
+    sha256: str
+    size: int
+    newlines: int  # count of b"\n"
+    ends_with_newline: bool
+    has_quote: bool
+    utf8_error: str | None  # problem description, or None when valid UTF-8
+
+
+@dataclass
+class Header:
+    names: list[str]  # normalized (trimmed, lower case), one per field
+    positions: dict[str, int]  # known column -> field index
+
+
+# ---------------------------------------------------------------------------------------
+# Discovery (R-IN4 order)
+# ---------------------------------------------------------------------------------------
+
+
+def discover(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[str], list[str]]:
+    """Files to ingest as (path, kind), in binary order of file names (stable for equal
+    names, in the order of the paths given); plus ignored file names and problems."""
+    found: list[Path] = []
+    ignored: list[str] = []
+    problems: list[str] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            entries = sorted((e for e in p.iterdir() if e.is_file()), key=_name_key)
+            found.extend(entries)
+        elif p.is_file():
+            found.append(p)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    out: list[tuple[Path, str]] = []
+    for f in sorted(found, key=_name_key):  # stable: equal names keep the paths' order
+        kind = kind_of(f.name)
+        if kind is None:
+            ignored.append(f.name)
+        else:
+            out.append((f, kind))
+    return out, ignored, problems
+
+
+def _name_key(p: Path) -> bytes:
+    return p.name.encode("utf-8", "surrogateescape")
+
+
+# ---------------------------------------------------------------------------------------
+# Bytes: sha256, UTF-8 validity, line statistics (one pass, chunked)
+# ---------------------------------------------------------------------------------------
+
+
+def scan_bytes(path: Path) -> FileScan:
+    h = hashlib.sha256()
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    size = newlines = 0
+    has_quote = False
+    last = b""
+    utf8_ok = True
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            if not chunk:
+                break
+            h.update(chunk)
+            size += len(chunk)
+            newlines += chunk.count(b"\n")
+            if not has_quote and b'"' in chunk:
+                has_quote = True
+            last = chunk[-1:]
+            if utf8_ok and not chunk.isascii():
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+            elif utf8_ok:
+                try:  # flush a multi-byte sequence split at the previous chunk end
+                    dec.decode(b"")
+                except UnicodeDecodeError:  # pragma: no cover
+                    utf8_ok = False
+    if utf8_ok:
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    problem = None if utf8_ok else _utf8_problem(path)
+    return FileScan(path, path.name, h.hexdigest(), size, newlines, last == b"\n",
+                    has_quote, problem)
+
+
+def _utf8_problem(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start:exc.start + 1].hex()
+        return f"not valid UTF-8 (byte 0x{bad} at line {line}); save the export as UTF-8"
+    return "not valid UTF-8"  # pragma: no cover
+
+
+def physical_lines(scan: FileScan) -> int:
+    if scan.size == 0:
+        return 0
+    return scan.newlines + (0 if scan.ends_with_newline else 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Header
+# ---------------------------------------------------------------------------------------
+
+
+def read_header(scan: FileScan, kind: str) -> Header:
+    """Parse the header row and check the required columns (R-IN2)."""
+    if scan.size == 0:
+        raise FileRefused("the file is empty (no header row)")
+    with open(scan.path, encoding="utf-8-sig", newline="") as fh:
+        try:
+            row = next(csv.reader(fh, strict=True), None)
+        except csv.Error as exc:
+            raise FileRefused(f"not parseable as CSV: {exc} (line 1)") from None
+    if not row or all(not v.strip() for v in row):
+        raise FileRefused("the first line is not a header row")
+    names = [v.strip().lower() for v in row]
+    spec = kinds()[kind]
+    positions: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in spec.column_names:
+            if n in positions:
+                raise FileRefused(f"column {n} appears twice in the header")
+            positions[n] = i
+    missing = [c for c in spec.required_columns if c not in positions]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise FileRefused(
+            f"missing required column{plural} {', '.join(missing)} "
+            f"(header: {', '.join(v.strip() for v in row)})"
+        )
+    return Header(names, positions)
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing into _ing_src
+# ---------------------------------------------------------------------------------------
+
+
+def load_source(con: duckdb.DuckDBPyConnection, scan: FileScan, header: Header) -> str:
+    """Create the temp relation _ing_src for the file; return which path was used."""
+    drop_source(con)
+    n = len(header.names)
+    if _fast_path(con, scan, n):
+        return "duckdb"
+    _python_path(con, scan, n)
+    return "python"
+
+
+def drop_source(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP VIEW IF EXISTS _ing_src")
+    con.execute("DROP TABLE IF EXISTS _ing_src")
+    con.execute("DROP TABLE IF EXISTS _ing_csv")
+    con.execute("DROP TABLE IF EXISTS _ing_lines")
+    try:
+        con.unregister("_ing_arrow")
+    except Exception:  # noqa: BLE001 - not registered
+        pass
+
+
+def _fast_path(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> bool:
+    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n))
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE _ing_csv AS SELECT * FROM read_csv({q(str(scan.path))}, "
+            f"columns = {{{cols}}}, header = false, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+            f"encoding = 'utf-8', max_line_size = 67108864)"
+        )
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS _ing_csv")
+        return False
+    rows = con.execute("SELECT count(*) FROM _ing_csv").fetchone()[0]
+    lines = physical_lines(scan)
+    # Newlines inside quoted fields (only possible when the file has a quote character).
+    nl = " + ".join(
+        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(n)
+    )
+    embedded = 0
+    if scan.has_quote:
+        embedded = con.execute(f"SELECT coalesce(sum({nl}), 0) FROM _ing_csv").fetchone()[0]
+    if rows + embedded != lines:  # blank lines, bare CR line ends...: not trusted
+        con.execute("DROP TABLE _ing_csv")
+        return False
+    if embedded == 0:
+        fields = ", ".join(f"c{i}" for i in range(n))
+        con.execute(
+            f"CREATE TEMP VIEW _ing_src AS SELECT rowid AS rid, rowid + 1 AS line, {n} AS nf, "
+            f"{fields} FROM _ing_csv WHERE rowid > 0"
+        )
+        return True
+    con.execute(
+        f"CREATE TEMP TABLE _ing_lines AS SELECT rowid AS rid, rowid + 1 + coalesce(sum({nl}) "
+        f"OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS line "
+        f"FROM _ing_csv"
+    )
+    con.execute(
+        f"CREATE TEMP VIEW _ing_src AS SELECT c.rowid AS rid, l.line, {n} AS nf, "
+        f"{', '.join(f'c.c{i}' for i in range(n))} FROM _ing_csv c "
+        f"JOIN _ing_lines l ON l.rid = c.rowid WHERE c.rowid > 0"
+    )
+    return True
+
+
+def _python_path(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> None:
+    import pyarrow as pa
+
+    text = scan.path.read_bytes().decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rids: list[int] = []
+    lines: list[int] = []
+    nfs: list[int] = []
+    cols: list[list[str | None]] = [[] for _ in range(n)]
+    prev = 0
+    rid = 0
+    first = True
+    try:
+        for row in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if first:
+                first = False
+                continue
+            if not row:  # a blank line is not a row
+                continue
+            rid += 1
+            rids.append(rid)
+            lines.append(start)
+            nfs.append(len(row))
+            for i in range(n):
+                cols[i].append(row[i] if i < len(row) else None)
+    except csv.Error as exc:
+        raise FileRefused(f"not parseable as CSV: {exc} (line {reader.line_num})") from None
+    table = pa.table(
+        {"rid": pa.array(rids, pa.int64()), "line": pa.array(lines, pa.int64()),
+         "nf": pa.array(nfs, pa.int64()),
+         **{f"c{i}": pa.array(cols[i], pa.string()) for i in range(n)}}
+    )
+    con.register("_ing_arrow", table)
+    con.execute("CREATE TEMP TABLE _ing_src AS SELECT * FROM _ing_arrow")
+    con.unregister("_ing_arrow")

@@ -1,0 +1,370 @@
+"""Validate a parsed export and load it: R-IN1 (rejected rows), R-IN2 (refused files),
+R-IN3 (skip same bytes), R-IN4 (upsert by key, last row of a file wins), R-IN5 (held rows).
+
+Everything here is set-based SQL on the whole file; a file is loaded in one transaction,
+so a refused file leaves the warehouse exactly as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from .ingest_csv import FileRefused, drop_source, load_source, read_header, scan_bytes
+from .ingest_kinds import Kind, ident, kinds, q, reason_sql, typed_sql
+
+MAX_DROP_MESSAGES = 20
+
+
+@dataclass
+class FileResult:
+    path: str
+    file_name: str
+    kind: str | None
+    status: str  # loaded | skipped | refused
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_held: int = 0
+    message: str | None = None
+    sha256: str = ""
+    parser: str | None = None  # duckdb | python
+    dropped: list[str] = field(default_factory=list)  # held rows dropped by this file
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ReleaseResult:
+    released: int = 0  # held rows loaded at the end of this ingest
+    released_earlier: int = 0  # ... of which held by an earlier ingest
+    still_held: int = 0
+    held_samples: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(
+        "SELECT greatest(coalesce((SELECT max(ingest_id) FROM raw.ingest_log), 0), "
+        "coalesce((SELECT max(ingest_id) FROM raw.held_rows), 0), "
+        "coalesce((SELECT max(ingest_id) FROM raw.rejected_rows), 0)) + 1"
+    ).fetchone()
+    return int(row[0])
+
+
+# ---------------------------------------------------------------------------------------
+# One file
+# ---------------------------------------------------------------------------------------
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, ingest_id: int) -> FileResult:
+    """Ingest one export file; never raises for a bad file (it is refused instead)."""
+    path = Path(path)
+    res = FileResult(str(path), path.name, kind, "refused")
+    try:
+        scan = scan_bytes(path)
+    except OSError as exc:
+        res.message = f"cannot be read: {exc.strerror or exc}"
+        _log(con, ingest_id, res)
+        return res
+    res.sha256 = scan.sha256
+    earlier = con.execute(
+        "SELECT file_name, ingest_id FROM raw.ingest_log WHERE sha256 = ? AND status = 'loaded' "
+        "ORDER BY ingest_id LIMIT 1",
+        [scan.sha256],
+    ).fetchone()
+    if earlier:
+        res.status = "skipped"
+        res.message = f"same bytes as {earlier[0]}, loaded by ingest {earlier[1]} (R-IN3)"
+        _log(con, ingest_id, res)
+        return res
+    try:
+        if scan.utf8_error:
+            raise FileRefused(scan.utf8_error)
+        header = read_header(scan, kind)
+        res.parser = load_source(con, scan, header)
+        con.begin()
+        try:
+            _validate_and_load(con, kinds()[kind], header, res, ingest_id)
+            res.status = "loaded"
+            _log(con, ingest_id, res)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    except FileRefused as exc:
+        res.status, res.message = "refused", str(exc)
+        res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
+        res.dropped = []
+        _log(con, ingest_id, res)
+    except duckdb.Error as exc:
+        res.status = "refused"
+        res.message = "could not be loaded: " + (str(exc).strip().splitlines() or ["error"])[0]
+        res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
+        res.dropped = []
+        _log(con, ingest_id, res)
+    finally:
+        _cleanup(con)
+    return res
+
+
+def _log(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileResult) -> None:
+    con.execute(
+        "INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [ingest_id, res.file_name, res.sha256, res.kind, res.status, res.rows_read,
+         res.rows_loaded, res.rows_rejected, res.rows_held, res.message, now_utc()],
+    )
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    drop_source(con)
+    for t in ("_ing_v", "_ing_drop", "_ing_rel"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int]) -> str:
+    """The SELECT that turns _ing_src into one validated row per data row."""
+    n = len(header_names)
+    key = kind.key
+    is_header = " AND ".join(
+        f"coalesce(lower(trim(c{i})), '') = {q(name)}" for i, name in enumerate(header_names)
+    )
+    raw_cols = ", ".join(
+        (f"coalesce(trim(c{positions[c]}), '') AS {ident('r_' + c)}" if c in positions
+         else f"'' AS {ident('r_' + c)}")
+        for c in kind.column_names
+    )
+    a = f"SELECT rid, line, nf, ({is_header}) AND nf = {n} AS is_header, {raw_cols} FROM _ing_src"
+    rk = ident("r_" + key)
+    a1 = (
+        f"SELECT *, max(rid) OVER w AS cand_rid, arg_max(line, rid) OVER w AS cand_line "
+        f"FROM ({a}) WINDOW w AS (PARTITION BY is_header, {rk})"
+    )
+    helpers, typed = typed_sql(kind)
+    b = f"SELECT *{''.join(', ' + h for h in helpers)} FROM ({a1})"
+    b2 = f"SELECT *, {', '.join(typed)} FROM ({b})"
+    reasons = reason_sql(kind)
+    c = f"SELECT *, {', '.join(f'{expr} AS _x{i}' for i, (_n, expr, _r) in enumerate(reasons))} FROM ({b2})"
+    dup = f"({rk} <> '' AND rid < cand_rid)"
+    ragged = f"nf <> {n}"
+    reason = (
+        f"CASE WHEN is_header THEN 'repeated header line; it is not a data row' "
+        f"WHEN {ragged} THEN 'the row has ' || nf || ' fields but the header has {n}; "
+        f"check the quoting of commas, quotes and line breaks' "
+        f"WHEN {dup} THEN 'duplicate {key} ' || {rk} || ': a later row at line ' || cand_line "
+        f"|| ' replaces it' "
+        f"ELSE coalesce({', '.join(f'_x{i}' for i in range(len(reasons)))}) END"
+    )
+    col_whens = " ".join(f"WHEN _x{i} IS NOT NULL THEN {q(nm)}" for i, (nm, _e, _r) in enumerate(reasons))
+    val_whens = " ".join(
+        f"WHEN _x{i} IS NOT NULL THEN {ident(r)}" for i, (_nm, _e, r) in enumerate(reasons)
+    )
+    rcol = f"CASE WHEN is_header OR {ragged} THEN NULL WHEN {dup} THEN {q(key)} {col_whens} END"
+    rval = f"CASE WHEN is_header OR {ragged} THEN NULL WHEN {dup} THEN {rk} {val_whens} END"
+    typed_out = ", ".join(ident("t_" + cn) for cn in kind.column_names)
+    d = (
+        f"SELECT rid, line, {rk} AS key, "
+        f"{ident('r_customer_id') if kind.has_customer else 'NULL::VARCHAR'} AS customer, "
+        f"{reason} AS reason, {rcol} AS rcol, {rval} AS rval, {typed_out} FROM ({c})"
+    )
+    if kind.has_customer:
+        status = (
+            "CASE WHEN reason IS NOT NULL THEN 'rejected' WHEN customer NOT IN "
+            "(SELECT customer_id FROM raw.customers) THEN 'held' ELSE 'ok' END"
+        )
+    else:
+        status = "CASE WHEN reason IS NOT NULL THEN 'rejected' ELSE 'ok' END"
+    return f"SELECT *, {status} AS status FROM ({d})"
+
+
+def _validate_and_load(con, kind: Kind, header, res: FileResult, ingest_id: int) -> None:
+    sql = validation_sql(kind, header.names, header.positions)
+    con.execute(f"CREATE TEMP TABLE _ing_v AS {sql}")
+    counts = dict(con.execute("SELECT status, count(*) FROM _ing_v GROUP BY status").fetchall())
+    res.rows_loaded = counts.get("ok", 0)
+    res.rows_rejected = counts.get("rejected", 0)
+    res.rows_held = counts.get("held", 0)
+    res.rows_read = res.rows_loaded + res.rows_rejected + res.rows_held
+    fname = res.file_name
+
+    if res.rows_rejected:
+        con.execute(
+            "INSERT INTO raw.rejected_rows SELECT ?, ?, line, ?, nullif(key, ''), rcol, rval, "
+            "reason FROM _ing_v WHERE status = 'rejected' ORDER BY rid",
+            [ingest_id, fname, kind.name],
+        )
+
+    # Held rows of earlier files with a key this file loads or holds again are dropped.
+    if con.execute("SELECT count(*) FROM raw.held_rows WHERE kind = ?", [kind.name]).fetchone()[0]:
+        _drop_held(con, kind, res)
+
+    cols = kind.column_names
+    if res.rows_held:
+        struct = ", ".join(f"{ident(c)} := {ident('t_' + c)}" for c in cols)
+        con.execute(
+            "INSERT INTO raw.held_rows SELECT "
+            "(SELECT coalesce(max(hold_seq), 0) FROM raw.held_rows) + row_number() OVER (ORDER BY rid), "
+            f"?, key, customer, ?, line, ?, to_json(struct_pack({struct}))::VARCHAR, "
+            "'customer_id ' || customer || ' is not a known customer; the row is held until "
+            "the customer is loaded' FROM _ing_v WHERE status = 'held' ORDER BY rid",
+            [kind.name, fname, ingest_id],
+        )
+
+    if res.rows_loaded:
+        target = ", ".join(ident(c) for c in cols)
+        con.execute(
+            f"DELETE FROM {kind.table} WHERE {ident(kind.key)} IN "
+            "(SELECT key FROM _ing_v WHERE status = 'ok')"
+        )
+        con.execute(
+            f"INSERT INTO {kind.table} ({target}, source_file, source_line, ingest_id) "
+            f"SELECT {', '.join(ident('t_' + c) for c in cols)}, ?, line, ? "
+            "FROM _ing_v WHERE status = 'ok' ORDER BY rid",
+            [fname, ingest_id],
+        )
+
+
+def _drop_held(con, kind: Kind, res: FileResult) -> None:
+    con.execute(
+        "CREATE TEMP TABLE _ing_drop AS SELECT h.hold_seq, h.ingest_id, h.file_name, "
+        "h.line_number, h.row_key, h.customer_id, v.line AS new_line, v.status AS new_status "
+        "FROM raw.held_rows h JOIN _ing_v v ON h.row_key = v.key "
+        "WHERE h.kind = ? AND v.status IN ('ok', 'held') ORDER BY h.hold_seq",
+        [kind.name],
+    )
+    rows = con.execute(
+        "SELECT ingest_id, file_name, line_number, row_key, new_line, new_status FROM _ing_drop "
+        "ORDER BY hold_seq"
+    ).fetchall()
+    if not rows:
+        con.execute("DROP TABLE _ing_drop")
+        return
+    key = kind.key
+    fname = res.file_name
+    loaded_msg = (
+        f"'held row dropped: {key} ' || row_key || ' was loaded from {_sq(fname)} line ' || new_line"
+    )
+    held_msg = (
+        f"'held row dropped: a later row for {key} ' || row_key || ' ({_sq(fname)} line ' || "
+        "new_line || ') replaces it'"
+    )
+    con.execute(
+        "INSERT INTO raw.rejected_rows SELECT ingest_id, file_name, line_number, ?, row_key, "
+        f"'customer_id', customer_id, CASE WHEN new_status = 'ok' THEN {loaded_msg} ELSE "
+        f"{held_msg} END FROM _ing_drop ORDER BY hold_seq",
+        [kind.name],
+    )
+    groups = con.execute(
+        "SELECT ingest_id, file_name, count(*) FROM _ing_drop GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    for ing, f, cnt in groups:
+        adjust_log(con, ing, f, loaded=0, rejected=cnt, held=-cnt)
+    con.execute("DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_drop)")
+    con.execute("DROP TABLE _ing_drop")
+    for ing, f, line, k, new_line, new_status in rows[:MAX_DROP_MESSAGES]:
+        what = "loaded" if new_status == "ok" else "held again"
+        res.dropped.append(
+            f"{f}:{line}: held row dropped: {key} {k} was {what} from {fname} line {new_line}"
+        )
+    if len(rows) > MAX_DROP_MESSAGES:
+        res.dropped.append(f"... and {len(rows) - MAX_DROP_MESSAGES} more held rows dropped")
+
+
+def _sq(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def adjust_log(con, ingest_id: int, file_name: str, *, loaded: int, rejected: int, held: int) -> None:
+    """Move counts of a file's ingest_log row when held rows are released or dropped, so
+    rows_read = rows_loaded + rows_rejected + rows_held stays true for every file. When one
+    ingest read two files of the same name, the counts go to the ones with held rows."""
+    remaining = -held
+    candidates = con.execute(
+        "SELECT rowid, rows_held FROM raw.ingest_log WHERE ingest_id = ? AND file_name = ? "
+        "AND status = 'loaded' ORDER BY rows_held DESC, rowid",
+        [ingest_id, file_name],
+    ).fetchall()
+    for rowid, rows_held in candidates:
+        if remaining <= 0:
+            break
+        take = min(remaining, rows_held)
+        if take <= 0:
+            continue
+        share_loaded = take if loaded else 0
+        share_rejected = take if rejected else 0
+        con.execute(
+            "UPDATE raw.ingest_log SET rows_held = rows_held - ?, rows_loaded = rows_loaded + ?, "
+            "rows_rejected = rows_rejected + ? WHERE rowid = ?",
+            [take, share_loaded, share_rejected, rowid],
+        )
+        remaining -= take
+
+
+# ---------------------------------------------------------------------------------------
+# End of an ingest: retry held rows (R-IN5)
+# ---------------------------------------------------------------------------------------
+
+
+def release_held(con: duckdb.DuckDBPyConnection, ingest_id: int, samples: int = 10) -> ReleaseResult:
+    """Load every held row whose customer is now known, in the original order."""
+    out = ReleaseResult()
+    con.begin()
+    try:
+        con.execute(
+            "CREATE TEMP TABLE _ing_rel AS SELECT * FROM raw.held_rows WHERE customer_id IN "
+            "(SELECT customer_id FROM raw.customers) ORDER BY hold_seq"
+        )
+        total, earlier = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE ingest_id <> ?) FROM _ing_rel", [ingest_id]
+        ).fetchone()
+        out.released, out.released_earlier = int(total), int(earlier)
+        if total:
+            for kind in kinds().values():
+                if not kind.has_customer:
+                    continue
+                cols = kind.column_names
+                spec = {c.name: c for c in kind.columns}
+                exprs = ", ".join(
+                    f"CAST(row_json ->> {q(c)} AS {spec[c].sql_type})" for c in cols
+                )
+                con.execute(
+                    f"DELETE FROM {kind.table} WHERE {ident(kind.key)} IN "
+                    "(SELECT row_key FROM _ing_rel WHERE kind = ?)",
+                    [kind.name],
+                )
+                con.execute(
+                    f"INSERT INTO {kind.table} ({', '.join(ident(c) for c in cols)}, source_file, "
+                    f"source_line, ingest_id) SELECT {exprs}, file_name, line_number, ingest_id "
+                    "FROM _ing_rel WHERE kind = ? ORDER BY hold_seq",
+                    [kind.name],
+                )
+            for ing, f, cnt in con.execute(
+                "SELECT ingest_id, file_name, count(*) FROM _ing_rel GROUP BY ALL ORDER BY ALL"
+            ).fetchall():
+                adjust_log(con, ing, f, loaded=cnt, rejected=0, held=-cnt)
+            con.execute("DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_rel)")
+        con.execute("DROP TABLE _ing_rel")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    out.still_held = int(con.execute("SELECT count(*) FROM raw.held_rows").fetchone()[0])
+    out.held_samples = [
+        {"file_name": f, "line_number": ln, "kind": k, "row_key": key, "reason": r}
+        for f, ln, k, key, r in con.execute(
+            "SELECT file_name, line_number, kind, row_key, reason FROM raw.held_rows "
+            "ORDER BY hold_seq LIMIT ?",
+            [samples],
+        ).fetchall()
+    ]
+    return out
