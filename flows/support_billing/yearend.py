@@ -1,8 +1,481 @@
-"""Placeholder: filled in by its issue."""
+"""The January 1 refresh: close year Y-1, open year Y (SPEC R8, R11, section 6).
 
+``support-billing refresh --year Y`` runs the Prefect flow ``year-refresh``:
+
+1. builds the dbt models (the marts must reflect the latest raw data; nothing is
+   ingested here),
+2. closes Y-1: ``reports/year_end_<Y-1>.csv`` from the ``customer_year_usage`` mart
+   (R11), cross-checked against ``allotment_steps`` and ``fct_incidents``,
+3. opens Y: ``reports/allotments_<Y>.csv``, the allotment available on Jan 1 of Y with the
+   plan extras (R8), from ``allotment_steps``, cross-checked against the subscriptions,
+4. records the close in ``billing.closed_years`` (one row per revision).
+
+Running it again changes nothing ("year 2026 already closed; reports unchanged"); if late
+data changed the numbers, the reports are regenerated, a new revision is recorded and
+the differences are printed (late incidents of a closed year are billed as prior-period
+adjustments by the monthly billing, R15). A year whose Jan 1 (America/Denver) has not come
+is refused unless ``--preview``, which writes to ``reports/_preview/`` and records nothing.
+
+Files are byte-identical for the same inputs (no timestamps inside) and written
+atomically (temporary file + rename); an identical file is not rewritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
 import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect import flow
+from prefect.states import Completed, Failed
+
+DENVER = ZoneInfo("America/Denver")
+MIN_YEAR, MAX_YEAR = 1901, 9999
+
+YEAR_END_COLUMNS = ["customer_id", "customer_name", "allotment", "covered", "overage", "expired"]
+ALLOTMENT_COLUMNS = ["customer_id", "customer_name", "allotment"]
+
+CLOSED_YEARS_DDL = """
+create schema if not exists billing;
+
+create table if not exists billing.closed_years (
+    year               integer not null,      -- the year closed (Y-1 of 'refresh --year Y')
+    revision           integer not null,      -- 1 = the close; 2, 3 ... = regenerated after late data
+    closed_at          timestamptz not null,  -- when this revision was recorded
+    report_file        varchar not null,      -- reports/year_end_<year>.csv
+    report_sha256      varchar not null,
+    report_rows        integer not null,
+    report_csv         varchar not null,      -- the report's content, to say what late data changed
+    allotments_file    varchar not null,      -- reports/allotments_<year + 1>.csv
+    allotments_sha256  varchar not null,
+    allotments_rows    integer not null,
+    allotments_csv     varchar not null,
+    changes            varchar               -- what changed against the previous revision
+);
+"""
 
 
-def cli_refresh(*args, **kwargs) -> int:
-    print("error: 'cli_refresh' is not available yet", file=sys.stderr)
-    return 2
+class RefreshError(RuntimeError):
+    """The refresh cannot run or its inputs disagree; the message is for a person."""
+
+
+def today_denver() -> date:
+    """Today's date in the business time zone (R1). Tests monkeypatch this."""
+    return datetime.now(DENVER).date()
+
+
+def current_year_denver() -> int:
+    return today_denver().year
+
+
+def check_year(year: int, preview: bool) -> None:
+    """Refuse a year out of range, or one whose Jan 1 (Denver) has not come, unless preview."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise RefreshError(f"--year {year} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+    today = today_denver()
+    if not preview and today < date(year, 1, 1):
+        raise RefreshError(
+            f"year {year} has not started yet in America/Denver (today is {today.isoformat()}); "
+            f"use --preview to see the reports early"
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Computation (reads the marts)
+
+
+def _int(value) -> int:
+    return int(value) if value is not None else 0
+
+
+def _names(con) -> dict[str, str]:
+    rows = con.execute("select customer_id, customer_name from main.stg_exports__customers").fetchall()
+    return {cid: name for cid, name in rows}
+
+
+def year_end_rows(con, year: int) -> list[dict]:
+    """R11 for ``year``: one row per customer with an allotment above 0 on Dec 31 or a
+    billable incident in the year, sorted by customer_id (code-point order).
+
+    Reads ``customer_year_usage`` and checks it against ``allotment_steps`` (allotment on
+    Dec 31) and ``fct_incidents`` (covered / overage); a disagreement is an error.
+    """
+    dec31 = date(year, 12, 31)
+    mart = {
+        cid: (_int(a), _int(c), _int(o), _int(e))
+        for cid, a, c, o, e in con.execute(
+            "select customer_id, allotment, covered, overage, expired "
+            "from main.customer_year_usage where year = ?",
+            [year],
+        ).fetchall()
+    }
+    steps = {
+        cid: _int(a)
+        for cid, a in con.execute(
+            "select customer_id, max(allotment) from main.allotment_steps "
+            "where year = ? and available_from <= ? group by customer_id",
+            [year, dec31],
+        ).fetchall()
+    }
+    incidents = {
+        cid: (_int(c), _int(o))
+        for cid, c, o in con.execute(
+            "select customer_id, count(*) filter (where coverage = 'covered'), "
+            "count(*) filter (where coverage = 'overage') "
+            "from main.fct_incidents where year = ? group by customer_id",
+            [year],
+        ).fetchall()
+    }
+    derived: dict[str, tuple[int, int, int, int]] = {}
+    for cid in set(steps) | set(incidents):
+        allotment = steps.get(cid, 0)
+        covered, overage = incidents.get(cid, (0, 0))
+        if allotment > 0 or covered + overage > 0:
+            derived[cid] = (allotment, covered, overage, max(0, allotment - covered))
+    mart = {cid: v for cid, v in mart.items() if v[0] > 0 or v[1] + v[2] > 0}
+
+    mismatches = []
+    for cid in sorted(set(mart) | set(derived)):
+        if mart.get(cid) != derived.get(cid):
+            mismatches.append(
+                f"{cid}: customer_year_usage {mart.get(cid)} vs allotment_steps/fct_incidents "
+                f"{derived.get(cid)} (allotment, covered, overage, expired)"
+            )
+    if mismatches:
+        raise RefreshError(
+            f"the marts disagree on {year} for {len(mismatches)} customer(s), first: {mismatches[0]}"
+        )
+
+    names = _names(con)
+    return [
+        {
+            "customer_id": cid,
+            "customer_name": names.get(cid, ""),
+            "allotment": a,
+            "covered": c,
+            "overage": o,
+            "expired": e,
+        }
+        for cid, (a, c, o, e) in sorted(derived.items())
+    ]
+
+
+def opening_rows(con, year: int) -> list[dict]:
+    """R8 on Jan 1 of ``year``: each customer's allotment available that day (modules plus
+    the plan's extras), rows with an allotment above 0, sorted by customer_id.
+
+    Reads ``allotment_steps`` and checks it against a direct computation: on Jan 1 only
+    subscriptions active that day count, each for all 12 months, so a module's allotment
+    is its largest annual_incidents, plus the extras in force on Jan 1 if any is active.
+    """
+    jan1 = date(year, 1, 1)
+    steps = {
+        cid: _int(a)
+        for cid, a in con.execute(
+            "select customer_id, max(allotment) from main.allotment_steps "
+            "where year = ? and available_from <= ? group by customer_id",
+            [year, jan1],
+        ).fetchall()
+    }
+    steps = {cid: a for cid, a in steps.items() if a > 0}
+    extras_row = con.execute(
+        "select value from main.price_book where price_key = 'extra_incidents_per_year' "
+        "and effective_from <= ? order by effective_from desc limit 1",
+        [jan1],
+    ).fetchone()
+    extras = int(extras_row[0]) if extras_row else 0
+    direct = {
+        cid: _int(total) + extras
+        for cid, total in con.execute(
+            """
+            with per_module as (
+                select customer_id, module, max(annual_incidents) as incidents
+                from main.stg_exports__subscriptions
+                where start_date <= ? and (end_date is null or end_date >= ?)
+                group by customer_id, module
+            )
+            select customer_id, sum(incidents) from per_module group by customer_id
+            """,
+            [jan1, jan1],
+        ).fetchall()
+    }
+    direct = {cid: a for cid, a in direct.items() if a > 0}
+    if steps != direct:
+        diffs = [
+            f"{cid}: allotment_steps {steps.get(cid, 0)} vs subscriptions {direct.get(cid, 0)}"
+            for cid in sorted(set(steps) | set(direct))
+            if steps.get(cid, 0) != direct.get(cid, 0)
+        ]
+        raise RefreshError(
+            f"allotment_steps disagrees with the subscriptions on {jan1.isoformat()} for "
+            f"{len(diffs)} customer(s), first: {diffs[0]}"
+        )
+    names = _names(con)
+    return [
+        {"customer_id": cid, "customer_name": names.get(cid, ""), "allotment": a}
+        for cid, a in sorted(steps.items())
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Files
+
+
+def render_csv(columns: list[str], rows: list[dict]) -> bytes:
+    """UTF-8, no BOM, header row, '\\n' line ends, minimal RFC 4180 quoting."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row[c] for c in columns])
+    return buf.getvalue().encode("utf-8")
+
+
+def parse_csv(data: str) -> dict[str, dict[str, str]]:
+    return {row["customer_id"]: row for row in csv.DictReader(io.StringIO(data))}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` atomically (temp file in the same folder + rename) unless the file
+    already holds exactly these bytes. Returns True when the file was written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.read_bytes() == data:
+        return False
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def describe_changes(old_csv: str, new_csv: str, what: str) -> list[str]:
+    """Per customer, what changed between two versions of a report."""
+    old, new = parse_csv(old_csv), parse_csv(new_csv)
+    out = []
+    for cid in sorted(set(old) | set(new)):
+        before, after = old.get(cid), new.get(cid)
+        if before == after:
+            continue
+        if before is None:
+            fields = ", ".join(f"{k} {v}" for k, v in after.items() if k not in ("customer_id", "customer_name"))
+            out.append(f"{what}: {cid} added ({fields})")
+        elif after is None:
+            out.append(f"{what}: {cid} removed")
+        else:
+            fields = ", ".join(
+                f"{k} {before.get(k)} -> {after.get(k)}"
+                for k in after
+                if before.get(k) != after.get(k)
+            )
+            out.append(f"{what}: {cid} {fields}")
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The flow
+
+
+@dataclass
+class RefreshOutcome:
+    year: int
+    closed_year: int
+    preview: bool
+    status: str  # closed | unchanged | regenerated | restored | preview
+    messages: list[str] = field(default_factory=list)
+    files_written: list[str] = field(default_factory=list)
+    year_end_rows: int = 0
+    allotment_rows: int = 0
+
+
+def _build_models(home: Path) -> None:
+    from .dbt_runner import build
+    from .warehouse import open_warehouse, warehouse_path
+
+    if not warehouse_path(home).exists():
+        raise RefreshError(
+            f"no warehouse at {warehouse_path(home)}: run 'support-billing ingest' or 'bill' first"
+        )
+    with open_warehouse(home):  # the raw and billing tables dbt reads as sources exist
+        pass
+    result = build(home)
+    if not result.success:
+        detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"
+        raise RefreshError(f"dbt build failed: {detail}")
+
+
+def _latest_close(con, year: int):
+    return con.execute(
+        "select revision, report_sha256, report_csv, allotments_sha256, allotments_csv "
+        "from billing.closed_years where year = ? order by revision desc limit 1",
+        [year],
+    ).fetchone()
+
+
+def run_refresh(home: Path, year: int, preview: bool = False, build_models: bool = True) -> RefreshOutcome:
+    """Close ``year - 1`` and open ``year``; see the module docstring."""
+    from .warehouse import connect, ensure_home
+
+    home = Path(home)
+    check_year(year, preview)
+    closed_year = year - 1
+    if build_models:
+        _build_models(home)
+    ensure_home(home)
+    folder = home / "reports" / ("_preview" if preview else "")
+    ye_path = folder / f"year_end_{closed_year}.csv"
+    al_path = folder / f"allotments_{year}.csv"
+    rel = lambda p: p.relative_to(home).as_posix()  # noqa: E731
+
+    con = connect(home, read_only=preview)
+    try:
+        try:
+            ye = year_end_rows(con, closed_year)
+            al = opening_rows(con, year)
+        except RefreshError:
+            raise
+        except Exception as exc:  # e.g. a mart missing: dbt never built
+            if "does not exist" in str(exc) or "Catalog Error" in str(exc):
+                raise RefreshError(f"the warehouse has no built models: {str(exc).splitlines()[0]}") from exc
+            raise
+        ye_bytes = render_csv(YEAR_END_COLUMNS, ye)
+        al_bytes = render_csv(ALLOTMENT_COLUMNS, al)
+        outcome = RefreshOutcome(
+            year=year,
+            closed_year=closed_year,
+            preview=preview,
+            status="preview",
+            year_end_rows=len(ye),
+            allotment_rows=len(al),
+        )
+        summary = (
+            f"{rel(ye_path)}: {len(ye)} customer(s); {rel(al_path)}: {len(al)} customer(s)"
+        )
+
+        if preview:
+            for path, data in ((ye_path, ye_bytes), (al_path, al_bytes)):
+                if write_if_changed(path, data):
+                    outcome.files_written.append(rel(path))
+            outcome.messages.append(
+                f"preview of closing {closed_year} and opening {year} (nothing recorded): {summary}"
+            )
+            return outcome
+
+        con.execute(CLOSED_YEARS_DDL)
+        previous = _latest_close(con, closed_year)
+        ye_sha, al_sha = sha256(ye_bytes), sha256(al_bytes)
+        for path, data in ((ye_path, ye_bytes), (al_path, al_bytes)):
+            if write_if_changed(path, data):
+                outcome.files_written.append(rel(path))
+
+        if previous is None:
+            revision, changes = 1, None
+            outcome.status = "closed"
+            outcome.messages.append(f"closed {closed_year} and opened {year}: {summary}")
+        elif (previous[1], previous[3]) == (ye_sha, al_sha):
+            if outcome.files_written:
+                outcome.status = "restored"
+                outcome.messages.append(
+                    f"year {closed_year} already closed; numbers unchanged; rewrote "
+                    f"{', '.join(outcome.files_written)} (missing or edited)"
+                )
+            else:
+                outcome.status = "unchanged"
+                outcome.messages.append(f"year {closed_year} already closed; reports unchanged")
+            return outcome
+        else:
+            revision = previous[0] + 1
+            diffs = describe_changes(previous[2], ye_bytes.decode("utf-8"), rel(ye_path))
+            diffs += describe_changes(previous[4], al_bytes.decode("utf-8"), rel(al_path))
+            changes = "; ".join(diffs)
+            outcome.status = "regenerated"
+            outcome.messages.append(
+                f"year {closed_year} already closed; late data changed the numbers, "
+                f"regenerated the reports (revision {revision}):"
+            )
+            outcome.messages += [f"  {d}" for d in diffs]
+            outcome.messages.append(
+                f"  late incidents of {closed_year} are billed as prior-period adjustments "
+                f"by the monthly billing (R15)"
+            )
+
+        con.execute(
+            "insert into billing.closed_years values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                closed_year,
+                revision,
+                datetime.now(timezone.utc),
+                rel(home / "reports" / ye_path.name),
+                ye_sha,
+                len(ye),
+                ye_bytes.decode("utf-8"),
+                rel(home / "reports" / al_path.name),
+                al_sha,
+                len(al),
+                al_bytes.decode("utf-8"),
+                changes,
+            ],
+        )
+        return outcome
+    finally:
+        con.close()
+
+
+@flow(name="year-refresh", description="January 1: close year Y-1, open year Y (R8, R11).")
+def year_refresh_flow(home: str, year: int | None = None, preview: bool = False):
+    """Close ``year - 1`` and open ``year`` (default: the current year in America/Denver,
+    which is the new year when the schedule fires at 00:05 on Jan 1)."""
+    from prefect.logging import get_run_logger
+
+    logger = get_run_logger()
+    if year is None:
+        year = current_year_denver()
+    try:
+        outcome = run_refresh(Path(home), year, preview)
+    except RefreshError as exc:
+        logger.error(str(exc))
+        return Failed(message=str(exc))
+    for line in outcome.messages:
+        logger.info(line)
+    return Completed(message=outcome.messages[0] if outcome.messages else "done", data=outcome)
+
+
+def cli_refresh(home: Path, year: int, preview: bool) -> int:
+    """`support-billing refresh --year Y [--preview]`: exit 0 on success, 1 on failure."""
+    from .warehouse import warehouse_path
+
+    try:
+        check_year(year, preview)  # refuse plain user errors before starting a flow run
+        if not warehouse_path(home).exists():
+            raise RefreshError(
+                f"no warehouse at {warehouse_path(home)}: run 'support-billing ingest' or 'bill' first"
+            )
+    except RefreshError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if "out of range" in str(exc) else 1
+    state = year_refresh_flow(home=str(Path(home).resolve()), year=year, preview=preview, return_state=True)
+    if not state.is_completed():
+        message = (state.message or "the refresh failed").strip().splitlines()[0]
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    outcome: RefreshOutcome = state.result()
+    for line in outcome.messages:
+        print(line)
+    return 0
