@@ -1,0 +1,391 @@
+"""The analytics marts (dbt_project/models/marts/analytics) and analysis.py, on a small
+known dataset written straight into raw.* and built once with dbt.
+
+The business-hours calculation itself has dbt unit tests with hand-computed cases
+(_analytics__models.yml); here every ticket of the dataset is checked against an
+independent Python computation (one day at a time, holidays read from the seed CSV).
+
+`build_analytics_warehouse` is also used by test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HOLIDAYS_CSV = REPO_ROOT / "dbt_project" / "seeds" / "us_federal_holidays.csv"
+ANALYTICS_SELECTOR = "+path:models/marts/analytics"
+YEAR = 2026
+
+# ------------------------------------------------------------------ the dataset
+
+CUSTOMERS = [  # customer_id, name, overage_policy
+    ("A", "Acme Builders", "subscription"),
+    ("B", "Bravo Paving", "upfront"),
+    ("C", "Cedar Electric", "subscription"),
+    ("D", "Delta Mechanical", "upfront"),
+]
+SUBSCRIPTIONS = [  # id, customer, module, annual_incidents, start, end
+    ("S-A1", "A", "remote_payroll", 8, "2026-01-01", None),
+    ("S-A2", "A", "pay_stubs", 2, "2026-01-01", None),
+    ("S-B1", "B", "field_reports", 2, "2026-03-16", None),
+    ("S-C1", "C", "human_resources", 6, "2026-01-01", None),
+    ("S-D1", "D", "data_drop", 6, "2026-01-01", None),
+]
+# R8 allotments 2026 (plan extras 2 included): A 8+2+2, B ceil(2*10/12)+2, C 6+2, D 6+2.
+ALLOTMENT = {"A": 12, "B": 4, "C": 8, "D": 8}
+
+# Billable incidents (category sync_support, R9 step 5), as (customer, month, day):
+BILLABLE = (
+    [("A", m, d) for m in range(1, 8) for d in (6, 20)]  # 14: the 13th and 14th (July) overage
+    + [("B", m, 7) for m in (4, 5, 6, 8, 10)]  # 5: the 5th (October) overage, upfront
+    + [("C", m, 9) for m in (2, 3, 4)]  # 3
+    + [("D", m, 12) for m in range(1, 8)]  # 7: 1 left
+)
+# Free tickets (how_to) with responses, for response times.
+FREE = [("C", m, 14) for m in range(1, 13)] + [("B", 7, 2), ("A", 11, 25), ("D", 5, 22)]
+
+# Opening hour / response delay patterns (local Mountain time), cycled over the tickets.
+OPEN_TIMES = [time(6, 30), time(9, 15), time(13, 0), time(16, 45), time(19, 30), time(11, 5)]
+DELAYS = [
+    timedelta(minutes=40),
+    timedelta(hours=3, minutes=10),
+    timedelta(hours=20),
+    timedelta(hours=50, minutes=5),
+    timedelta(hours=78),
+    timedelta(days=6, hours=2),
+    timedelta(hours=1),
+]
+SEVERITIES = ["normal", "high", "low", "urgent", "normal"]
+
+
+def tickets() -> list[dict]:
+    """The dataset's tickets, with local (Mountain) opened / first-response times."""
+    rows = []
+    specs = [(c, m, d, "sync_support") for c, m, d in BILLABLE] + [
+        (c, m, d, "how_to") for c, m, d in FREE
+    ]
+    for i, (cust, month, day, category) in enumerate(specs):
+        opened = datetime.combine(date(YEAR, month, day), OPEN_TIMES[i % len(OPEN_TIMES)])
+        response = None if i % 11 == 10 else opened + DELAYS[i % len(DELAYS)]
+        rows.append(
+            {
+                "ticket_id": f"T{i + 1:03d}",
+                "customer_id": cust,
+                "opened_local": opened,
+                "category": category,
+                "severity": SEVERITIES[i % len(SEVERITIES)],
+                "status": "closed",
+                "response_local": response,
+            }
+        )
+    # A void duplicate with a very slow response: never in the analysts' figures.
+    rows.append(
+        {
+            "ticket_id": "T900",
+            "customer_id": "A",
+            "opened_local": datetime(YEAR, 3, 3, 10, 0),
+            "category": "sync_support",
+            "severity": "urgent",
+            "status": "void",
+            "response_local": datetime(YEAR, 4, 30, 10, 0),
+        }
+    )
+    return rows
+
+
+TIMESHEETS = [  # entry_id, customer, work_date, hours, activity
+    ("E1", "A", "2026-02-10", "6.00", "implementation"),
+    ("E2", "A", "2026-03-11", "6.00", "training"),
+    ("E3", "A", "2026-03-12", "3.00", "support"),
+    ("E4", "C", "2026-05-05", "2.50", "custom_development"),
+]
+PREPAID = [("P1", "A", "10.00", "2026-01-15")]  # block_id, customer, hours, purchased_on
+
+
+def build_analytics_warehouse(home: Path) -> None:
+    """Write the dataset into raw.* of a fresh warehouse and build the analytics marts
+    (and everything they depend on) with dbt, tests and unit tests included."""
+    from support_billing import dbt_runner
+    from support_billing.warehouse import open_warehouse
+
+    with open_warehouse(Path(home)) as con:
+        for i, (cid, name, policy) in enumerate(CUSTOMERS, 2):
+            con.execute(
+                "insert into raw.customers values (?, ?, ?, ?, null, 'customers.csv', ?, 1)",
+                [cid, name, policy, name, i],
+            )
+        for i, (sid, cid, module, n, start, end) in enumerate(SUBSCRIPTIONS, 2):
+            con.execute(
+                "insert into raw.subscriptions values (?, ?, ?, ?, ?, ?, 'subscriptions.csv', ?, 1)",
+                [sid, cid, module, n, start, end, i],
+            )
+        for i, t in enumerate(tickets(), 2):
+            con.execute(
+                """
+                insert into raw.tickets values (
+                    ?, ?, timezone('America/Denver', cast(? as timestamp)), ?, false, ?,
+                    null, null, ?, timezone('America/Denver', cast(? as timestamp)), null,
+                    'subject', 'tickets.csv', ?, 1)
+                """,
+                [
+                    t["ticket_id"],
+                    t["customer_id"],
+                    t["opened_local"],
+                    t["category"],
+                    t["status"],
+                    t["severity"],
+                    t["response_local"],
+                    i,
+                ],
+            )
+        for i, (eid, cid, day, hours, activity) in enumerate(TIMESHEETS, 2):
+            con.execute(
+                "insert into raw.timesheets values (?, ?, ?, ?, ?, null, 'x', 'timesheets.csv', ?, 1)",
+                [eid, cid, day, hours, activity, i],
+            )
+        for i, (bid, cid, hours, bought) in enumerate(PREPAID, 2):
+            con.execute(
+                "insert into raw.prepaid_hours values (?, ?, ?, ?, 'prepaid_hours.csv', ?, 1)",
+                [bid, cid, hours, bought, i],
+            )
+    result = dbt_runner.run_dbt(Path(home), ["build", "--select", ANALYTICS_SELECTOR])
+    assert result.success, "dbt build failed: " + "; ".join(result.failures)
+
+
+# ------------------------------------------------- independent expectations (Python)
+
+
+def holidays() -> set[date]:
+    with open(HOLIDAYS_CSV, newline="", encoding="utf-8") as fh:
+        return {date.fromisoformat(r["observed_date"]) for r in csv.DictReader(fh)}
+
+
+def business_seconds(opened: datetime, responded: datetime) -> int:
+    """Mon-Fri 08:00-17:00 overlap of [opened, responded], holidays excluded, day by day."""
+    off = holidays()
+    total = 0
+    day = opened.date()
+    while day <= responded.date():
+        if day.weekday() < 5 and day not in off:
+            start = max(opened, datetime.combine(day, time(8)))
+            end = min(responded, datetime.combine(day, time(17)))
+            total += max(0, int((end - start).total_seconds()))
+        day += timedelta(days=1)
+    return total
+
+
+def expected_response_times() -> dict[str, int]:
+    """ticket_id -> business seconds, for the non-void tickets with a response."""
+    return {
+        t["ticket_id"]: business_seconds(t["opened_local"], t["response_local"])
+        for t in tickets()
+        if t["response_local"] is not None and t["status"] != "void"
+    }
+
+
+def expected_billable_by_customer() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for cust, _m, _d in BILLABLE:
+        out[cust] = out.get(cust, 0) + 1
+    return out
+
+
+# ------------------------------------------------------------------------ tests
+
+
+@pytest.fixture(scope="module")
+def analytics_home(tmp_path_factory) -> Path:
+    from support_billing.warehouse import ensure_home
+
+    home = ensure_home(tmp_path_factory.mktemp("analytics") / "home")
+    build_analytics_warehouse(home)
+    return home
+
+
+def test_response_times_match_independent_computation(analytics_home):
+    from support_billing import analysis
+
+    df = analysis.response_times(analytics_home, YEAR)
+    expected = expected_response_times()
+    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int)))
+    assert got == expected
+    # the dataset crosses weekends and July 3 (Independence Day observed)
+    assert any(s > 24 * 3600 for s in expected.values())
+    assert any(s == 0 for s in expected.values())
+    for row in df.itertuples():
+        assert row.within_promise == (expected[row.ticket_id] <= 24 * 3600)
+        assert row.business_hours == pytest.approx(round(expected[row.ticket_id] / 3600, 2))
+    assert "T900" not in got  # void
+    assert "T900" in set(analysis.response_times(analytics_home, YEAR, include_void=True)["ticket_id"])
+
+
+def test_holiday_is_not_a_business_day(analytics_home):
+    from support_billing import analysis
+
+    # 2026-07-02 (Thu) 16:00 -> 2026-07-06 (Mon) 09:00 across the observed July 3 holiday
+    assert business_seconds(datetime(2026, 7, 2, 16), datetime(2026, 7, 6, 9)) == 2 * 3600
+    df = analysis.query(
+        analytics_home,
+        "select count(*) as n from us_federal_holidays where observed_date = date '2026-07-03'",
+    )
+    assert int(df["n"].iloc[0]) == 1
+
+
+def test_share_within_promise_by_month(analytics_home):
+    from support_billing import analysis
+
+    df = analysis.response_share_within_promise_by_month(analytics_home, YEAR)
+    by_month: dict[str, list[int]] = {}
+    for t in tickets():
+        if t["response_local"] is None or t["status"] == "void":
+            continue
+        s = business_seconds(t["opened_local"], t["response_local"])
+        by_month.setdefault(t["opened_local"].strftime("%Y-%m"), []).append(s)
+    assert list(df["period"]) == sorted(by_month)
+    for row in df.itertuples():
+        secs = by_month[row.period]
+        assert row.tickets == len(secs)
+        assert row.share_within_promise == pytest.approx(
+            sum(s <= 24 * 3600 for s in secs) / len(secs)
+        )
+
+
+def test_slowest_tickets(analytics_home):
+    from support_billing import analysis
+
+    expected = sorted(expected_response_times().items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    df = analysis.slowest_tickets(analytics_home, YEAR, 3)
+    assert list(df["ticket_id"]) == [k for k, _ in expected]
+    assert df["business_hours"].iloc[0] == pytest.approx(round(expected[0][1] / 3600, 2))
+
+
+def test_usage_vs_allotment(analytics_home):
+    from support_billing import analysis
+
+    df = analysis.usage_vs_allotment(analytics_home, YEAR).set_index("customer_id")
+    billable = expected_billable_by_customer()
+    for cust, allotment in ALLOTMENT.items():
+        row = df.loc[cust]
+        assert row["allotment"] == allotment
+        assert row["billable_incidents"] == billable[cust]
+        assert row["covered"] == min(billable[cust], allotment)
+        assert row["overage"] == max(0, billable[cust] - allotment)
+        assert row["remaining"] == max(0, allotment - billable[cust])
+    assert df.index[0] == "A"  # most billable incidents first
+
+
+def test_closest_to_running_out(analytics_home):
+    from support_billing import analysis
+
+    df = analysis.closest_to_running_out(analytics_home, YEAR, 3)
+    # A and B have nothing left (A has the larger overage), D has 1 left, C has 5.
+    assert list(df["customer_id"]) == ["A", "B", "D"]
+    assert list(df["remaining"]) == [0, 0, 1]
+
+
+def test_incident_usage_monthly(analytics_home):
+    from support_billing import analysis
+
+    df = analysis.monthly_usage(analytics_home, YEAR, "A")
+    assert list(df["month"]) == list(range(1, 13))
+    assert list(df["billable_incidents"]) == [2] * 7 + [0] * 5
+    assert list(df["covered_ytd"])[-1] == 12
+    assert list(df["overage_subscription"]) == [0] * 6 + [2] + [0] * 5
+    assert set(df["allotment"]) == {12}
+    assert list(df["allotment_remaining"])[:3] == [10, 8, 6]
+    b = analysis.monthly_usage(analytics_home, YEAR, "B").set_index("month")
+    # B's allotment starts with its subscription on 2026-03-16 (R8): 0 in Jan-Feb, 4 from March
+    assert list(b["allotment"])[:4] == [0, 0, 4, 4]
+    assert b.loc[10, "overage_upfront"] == 1
+
+
+def test_overage_revenue_by_month(analytics_home):
+    from support_billing import analysis
+
+    df = analysis.overage_revenue_by_month(analytics_home, YEAR)
+    assert len(df) == 24
+    rev = {(r.period, r.overage_treatment): r.revenue for r in df.itertuples()}
+    # B's fifth incident (October) is billed up front at 150.00 (R12)
+    assert rev[("2026-10", "upfront")] == pytest.approx(150.0)
+    assert sum(v for (_p, t), v in rev.items() if t == "upfront") == pytest.approx(150.0)
+    # A's two July overage incidents are added to the subscription, July-December at the
+    # month's rate (tier total 8 + 2 + 2 added = 12 -> 10.00): 2 x 10.00 a month
+    for month in range(7, 13):
+        assert rev[(f"2026-{month:02d}", "subscription")] == pytest.approx(20.0)
+    assert rev[("2026-06", "subscription")] == 0
+    incidents = {(r.period, r.overage_treatment): r.overage_incidents for r in df.itertuples()}
+    assert incidents[("2026-07", "subscription")] == 2
+    assert incidents[("2026-10", "upfront")] == 1
+
+
+def test_expiring_forecast(analytics_home):
+    from support_billing import analysis
+
+    # On Dec 31 the forecast is exactly what expires (R11).
+    df = analysis.expiring_forecast(analytics_home, YEAR, as_of="2026-12-31").set_index(
+        "customer_id"
+    )
+    assert df.loc["C", "projected_expiring"] == 5
+    assert df.loc["D", "projected_expiring"] == 1
+    assert df.loc["A", "projected_expiring"] == 0
+    # Mid-year: C has used 3 by June 30 (181 days); at that pace ~3 more by Dec 31
+    mid = analysis.expiring_forecast(analytics_home, YEAR, as_of=date(2026, 6, 30))
+    c = mid.set_index("customer_id").loc["C"]
+    assert c["remaining_now"] == 5
+    pace_use = 3 / 181 * 184
+    assert c["projected_expiring"] == math.floor(5 - round(pace_use, 1) + 0.5)
+    exp = analysis.query(
+        analytics_home,
+        "select customer_id, remaining, expires_on from mart_expiring_allotment where year = 2026",
+    ).set_index("customer_id")
+    assert exp.loc["C", "remaining"] == 5
+    assert str(exp.loc["C", "expires_on"])[:10] == "2026-12-31"
+
+
+def test_hourly_work_and_prepaid_balances(analytics_home):
+    from support_billing import analysis
+
+    hw = analysis.hourly_work(analytics_home, YEAR)
+    rows = {(r.customer_id, r.period, r.activity): r for r in hw.itertuples()}
+    # A: block P1 of 10 h (bought 2026-01-15): 6 h implementation in Feb from the block,
+    # 6 h training in March: 4 from the block, 2 billed at 250.00 (R13)
+    feb = rows[("A", "2026-02", "implementation")]
+    assert (feb.hours, feb.billed_hours, feb.prepaid_hours) == (6, 0, 6)
+    mar = rows[("A", "2026-03", "training")]
+    assert (mar.hours, mar.billed_hours, mar.prepaid_hours) == (6, 2, 4)
+    assert mar.billed_amount == pytest.approx(500.0)
+    sup = rows[("A", "2026-03", "support")]
+    assert (sup.billed_hours, sup.prepaid_hours, sup.is_billable_activity) == (0, 0, False)
+    cdev = rows[("C", "2026-05", "custom_development")]
+    assert cdev.billed_hours == pytest.approx(2.5)
+    assert cdev.billed_amount == pytest.approx(625.0)
+    pb = analysis.prepaid_balances(analytics_home, YEAR)
+    left = dict(zip(pb["period"], pb["hours_left"]))
+    assert left["2026-01"] == 10 and left["2026-02"] == 4 and left["2026-03"] == 0
+
+
+def test_read_only_connection_is_refused_writes(analytics_home):
+    """analysis.py only ever reads: its connection cannot write."""
+    import duckdb
+
+    from support_billing import analysis
+
+    con = analysis._connect_read_only(analytics_home)
+    try:
+        with pytest.raises(duckdb.Error):
+            con.execute("create table main.should_fail (x int)")
+    finally:
+        con.close()
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path):
+    from support_billing import analysis
+
+    with pytest.raises(analysis.AnalysisError, match="no warehouse"):
+        analysis.response_times(tmp_path, YEAR)
