@@ -1,8 +1,242 @@
-"""Placeholder: filled in by its issue."""
+"""`support-billing usage`: incident usage per customer and year (R8, R10, R11).
 
+Reads the marts as they are (no dbt build) through a read-only connection.
+
+Per customer: customer_id, customer_name, overage_policy, modules (codes of the
+subscriptions active on at least one day of the year, sorted, joined by ','), allotment,
+covered, overage, remaining, expired, projected_exhaustion.
+
+- allotment: available (R8) on the "as of" day: Dec 31 for a past year, today
+  (America/Denver) for the current year, Jan 1 for a future year (what opens then,
+  from the subscriptions known today).
+- covered / overage: the year's billable incidents in the R10 ledger (``fct_incidents``).
+- remaining: allotment - covered, never below 0.
+- expired (R11): past years only; null (blank) for the current and future years.
+- projected_exhaustion (current year only): the month (YYYY-MM) the allotment runs out
+  at the current pace, i.e. the year's incidents (covered + overage) per elapsed day
+  (Jan 1 through today) extrapolated; the month of the last covered incident when it has
+  already run out; null when it will not run out this year (or nothing has been used).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
 import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+COLUMNS = [
+    "customer_id",
+    "customer_name",
+    "overage_policy",
+    "modules",
+    "allotment",
+    "covered",
+    "overage",
+    "remaining",
+    "expired",
+    "projected_exhaustion",
+]
+INT_COLUMNS = {"allotment", "covered", "overage", "remaining", "expired"}
 
 
-def cli_usage(*args, **kwargs) -> int:
-    print("error: 'cli_usage' is not available yet", file=sys.stderr)
-    return 2
+class UsageError(RuntimeError):
+    """A clear, one-line problem for the user."""
+
+
+def today_denver() -> date:
+    from .yearend import today_denver as _today
+
+    return _today()
+
+
+def as_of_day(year: int, today: date) -> date:
+    """Dec 31 for a past year, today for the current year, Jan 1 for a future year."""
+    return min(max(today, date(year, 1, 1)), date(year, 12, 31))
+
+
+def projected_exhaustion(
+    year: int, today: date, allotment: int, covered: int, overage: int, last_covered_period: str | None
+) -> str | None:
+    """The month the allotment runs out at the current pace (current year only).
+
+    Pace = (covered + overage) / elapsed days, elapsed = days from Jan 1 through today.
+    Used up on the first day n (of the year, 1-based) with pace * n >= covered + overage +
+    remaining, i.e. n = ceil((used + remaining) * elapsed / used); exact integers.
+    """
+    remaining = max(0, allotment - covered)
+    if allotment <= 0:
+        return None
+    if remaining == 0:
+        return last_covered_period
+    used = covered + overage
+    if used == 0:
+        return None
+    elapsed = (today - date(year, 1, 1)).days + 1
+    n = -(-(used + remaining) * elapsed // used)
+    days_in_year = (date(year, 12, 31) - date(year, 1, 1)).days + 1
+    if n > days_in_year:
+        return None
+    return (date(year, 1, 1) + timedelta(days=n - 1)).strftime("%Y-%m")
+
+
+def usage_rows(con, year: int, customer: str | None = None, today: date | None = None) -> list[dict]:
+    """The usage rows of ``year`` (all customers with a subscription active in the year,
+    an allotment or an incident; or just ``customer``), sorted by customer_id."""
+    today = today or today_denver()
+    jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
+    day = as_of_day(year, today)
+    past, current = year < today.year, year == today.year
+
+    customers = {
+        cid: (name, policy)
+        for cid, name, policy in con.execute(
+            "select customer_id, customer_name, overage_policy from main.stg_exports__customers"
+        ).fetchall()
+    }
+    if customer is not None and customer not in customers:
+        raise UsageError(f"unknown customer {customer!r}")
+
+    modules: dict[str, list[str]] = {}
+    for cid, module in con.execute(
+        "select distinct customer_id, module from main.stg_exports__subscriptions "
+        "where start_date <= ? and (end_date is null or end_date >= ?)",
+        [dec31, jan1],
+    ).fetchall():
+        modules.setdefault(cid, []).append(module)
+    allotments = {
+        cid: int(a)
+        for cid, a in con.execute(
+            "select customer_id, max(allotment) from main.allotment_steps "
+            "where year = ? and available_from <= ? group by customer_id",
+            [year, day],
+        ).fetchall()
+    }
+    incidents = {
+        cid: (int(c), int(o), p)
+        for cid, c, o, p in con.execute(
+            "select customer_id, count(*) filter (where coverage = 'covered'), "
+            "count(*) filter (where coverage = 'overage'), "
+            "max(period) filter (where coverage = 'covered') "
+            "from main.fct_incidents where year = ? group by customer_id",
+            [year],
+        ).fetchall()
+    }
+
+    if customer is not None:
+        ids = [customer]
+    else:
+        ids = sorted(
+            cid
+            for cid in set(modules) | set(incidents) | {c for c, a in allotments.items() if a > 0}
+            if cid in customers
+        )
+
+    rows = []
+    for cid in ids:
+        name, policy = customers[cid]
+        allotment = allotments.get(cid, 0)
+        covered, overage, last_covered = incidents.get(cid, (0, 0, None))
+        rows.append(
+            {
+                "customer_id": cid,
+                "customer_name": name,
+                "overage_policy": policy,
+                "modules": ",".join(sorted(modules.get(cid, []))),
+                "allotment": allotment,
+                "covered": covered,
+                "overage": overage,
+                "remaining": max(0, allotment - covered),
+                "expired": max(0, allotment - covered) if past else None,
+                "projected_exhaustion": (
+                    projected_exhaustion(year, today, allotment, covered, overage, last_covered)
+                    if current
+                    else None
+                ),
+            }
+        )
+    return rows
+
+
+def render_json(rows: list[dict]) -> str:
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_csv(rows: list[dict]) -> str:
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+    return buf.getvalue()
+
+
+def print_table(rows: list[dict], year: int, today: date) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    day = as_of_day(year, today)
+    kind = "past year" if year < today.year else "current year" if year == today.year else "future year"
+    table = Table(
+        title=f"Incident usage {year} ({kind}; allotment as of {day.isoformat()})",
+        title_justify="left",
+    )
+    for col in COLUMNS:
+        table.add_column(
+            col.replace("_", " "),
+            justify="right" if col in INT_COLUMNS else "left",
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*["-" if row[c] is None else str(row[c]) for c in COLUMNS])
+    console.print(table)
+    if not rows:
+        console.print(f"no customer has a subscription, an allotment or an incident in {year}")
+
+
+def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
+    """`support-billing usage --year Y [--customer ID] [--format table|csv|json]`."""
+    import duckdb
+
+    from .warehouse import connect
+
+    if not 1 <= year <= 9999:
+        print(f"error: --year {year} is out of range (1-9999)", file=sys.stderr)
+        return 2
+    if fmt not in ("table", "csv", "json"):
+        print(f"error: --format must be one of table, csv, json, not {fmt!r}", file=sys.stderr)
+        return 2
+    try:
+        con = connect(Path(home), read_only=True)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    today = today_denver()
+    try:
+        rows = usage_rows(con, year, customer, today)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.CatalogException as exc:
+        first = str(exc).strip().splitlines()[0]
+        print(
+            f"error: the warehouse has no usage models yet ({first}); "
+            f"run 'support-billing bill' or 'refresh' to build them",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        con.close()
+    if fmt == "json":
+        sys.stdout.write(render_json(rows))
+    elif fmt == "csv":
+        sys.stdout.write(render_csv(rows))
+    else:
+        print_table(rows, year, today)
+    return 0
