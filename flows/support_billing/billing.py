@@ -1,8 +1,555 @@
-"""Placeholder: filled in by its issue."""
+"""The monthly billing flow, ``support-billing bill`` (SPEC section 6, R14-R16).
 
+Write, audit, publish:
+1. ingest the inbox (the ingest flow, as a subflow),
+2. build the dbt models for the period (``dbt_runner.build``),
+3. gate the month's invoices and lines with Great Expectations (``gate.py``),
+4. write ``exports/YYYY-MM/`` into ``exports/.tmp-YYYY-MM-<pid>`` and rename it into
+   place (a reader never sees a partial folder),
+5. finalize the month in ``billing.*`` in one transaction (R15, ``finalize.py``).
+
+``--preview`` (R16) runs the same computation and checks into ``exports/_preview/YYYY-MM``
+and ``reports/_preview/``, finalizes nothing and may run for a month still running.
+One run at a time: ``HOME/.bill.lock`` (fcntl.flock, non-blocking).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import inspect
+import logging
+import os
+import shutil
 import sys
+import time
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
+
+from . import dbt_runner, exporters, finalize, periods
+from .warehouse import connect, ensure_home, init_warehouse, open_warehouse
+
+LOCK_FILE = ".bill.lock"
+PREVIEW_DIR = "_preview"
+HOUR_LINE_TYPES = ("implementation_hours", "training_hours", "custom_development_hours")
 
 
-def cli_bill(*args, **kwargs) -> int:
-    print("error: 'cli_bill' is not available yet", file=sys.stderr)
-    return 2
+class BillingStop(RuntimeError):
+    """An expected stop (refusal, failed gate, ...): one line for stderr, exit 1."""
+
+
+# ---------------------------------------------------------------- small helpers
+def _log():
+    try:
+        return get_run_logger()
+    except Exception:  # outside a flow run (unit tests calling .fn())
+        return logging.getLogger("support_billing.billing")
+
+
+def say(message: str) -> None:
+    """Progress for the person running ``bill`` (stdout) and the Prefect run log."""
+    print(message, flush=True)
+    try:
+        _log().info(message)
+    except Exception:
+        pass
+
+
+@contextmanager
+def billing_lock(home: Path):
+    """Exclusive, non-blocking lock on ``HOME/.bill.lock``: two runs never both publish."""
+    path = Path(home) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BillingStop(
+                f"another billing run is in progress (lock {path} is held); try again later"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield path
+    finally:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        finally:
+            fh.close()
+
+
+def export_dir(home: Path, period: str, preview: bool) -> Path:
+    base = Path(home) / "exports"
+    return base / PREVIEW_DIR / period if preview else base / period
+
+
+def reports_dir(home: Path, preview: bool) -> Path:
+    base = Path(home) / "reports"
+    return base / PREVIEW_DIR if preview else base
+
+
+def clean_stale(parent: Path, period: str | None = None) -> list[Path]:
+    """Remove temporary folders left by a crashed run (we hold the lock: none is live)."""
+    removed = []
+    if not parent.is_dir():
+        return removed
+    for child in sorted(parent.iterdir()):
+        if child.name.startswith((".tmp-", ".old-")) and (
+            period is None or child.name.startswith((f".tmp-{period}-", f".old-{period}-"))
+        ):
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+    return removed
+
+
+def _rows(con, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+# ---------------------------------------------------------------- the month's data
+INVOICE_SQL = """
+select period, invoice_number, document_type, customer_id, customer_name, accounting_ref,
+       email, invoice_date, due_date, currency, total, line_count
+from main.invoices
+where period = ?
+order by invoice_number
+"""
+LINES_SQL = """
+select period, invoice_number, customer_id, line_number, line_type, description, quantity,
+       unit_price, amount, source_ref, rule, adjusts_period, adjusts_line_type
+from main.invoice_lines
+where period = ?
+order by invoice_number, line_number
+"""
+
+
+def load_month(con, period: str) -> tuple[list[dict], list[dict]]:
+    return _rows(con, INVOICE_SQL, [period]), _rows(con, LINES_SQL, [period])
+
+
+def month_fingerprint(period: str, invoices: list[dict], lines: list[dict]) -> str:
+    """sha256 of the month's documents as exported: the gate and the export must see the
+    same data."""
+    data = exporters.render_csv(exporters.INVOICES_HEADER, exporters.invoice_rows(invoices))
+    data += exporters.render_csv(exporters.LINES_HEADER, exporters.line_rows(lines, invoices))
+    return hashlib.sha256(period.encode() + data).hexdigest()
+
+
+def gate_inputs(con, period: str):
+    from .gate import GateInputs
+
+    invoices, lines = load_month(con, period)
+    known = {r[0] for r in con.execute(
+        "select customer_id from main.stg_exports__customers").fetchall()}
+    price_book = _rows(con, "select price_key, effective_from, value from main.price_book")
+    ledger = dict(con.execute(
+        """
+        select customer_id, count(*)
+        from main.fct_incidents
+        where coverage = 'overage' and overage_treatment = 'upfront'
+          and coalesce(charged_period, period) = ?
+        group by customer_id
+        """,
+        [period],
+    ).fetchall())
+    return GateInputs(period, invoices, lines, known, price_book, ledger)
+
+
+def quality_findings(con, period: str) -> dict:
+    """Not the gate: hourly_work tickets of the month without billable hours, held rows."""
+    findings: dict = {}
+    try:
+        findings["hourly_work_without_hours"] = _rows(
+            con,
+            """
+            select t.ticket_id, t.customer_id, cast(t.opened_date as varchar) as opened_date,
+                   t.category
+            from main.fct_ticket_classification as c
+            inner join main.stg_exports__tickets as t on t.ticket_id = c.ticket_id
+            where c.reason_code = 'hourly_work'
+              and t.opened_period = ?
+              and not exists (
+                  select 1 from main.stg_exports__timesheets as s
+                  where s.ticket_id = t.ticket_id and s.customer_id = t.customer_id
+                    and s.activity in ('implementation', 'training', 'custom_development'))
+            order by t.customer_id, t.ticket_id
+            """,
+            [period],
+        )
+    except Exception as exc:  # the classification mart is the lead's; report, do not fail
+        findings["hourly_work_without_hours"] = []
+        findings["hourly_work_error"] = str(exc).splitlines()[0]
+    findings["held_rows"] = _rows(
+        con,
+        """
+        select kind, row_key, customer_id, file_name, line_number, reason
+        from raw.held_rows
+        order by hold_seq
+        """,
+    )
+    return findings
+
+
+REJECTED_WAITING_SQL = """
+with loaded as (
+    select 'customers' as kind, customer_id as row_key, ingest_id from raw.customers
+    union all select 'subscriptions', subscription_id, ingest_id from raw.subscriptions
+    union all select 'tickets', ticket_id, ingest_id from raw.tickets
+    union all select 'timesheets', entry_id, ingest_id from raw.timesheets
+    union all select 'prepaid_hours', block_id, ingest_id from raw.prepaid_hours
+)
+select count(*)
+from raw.rejected_rows as r
+where not exists (
+    select 1 from loaded as l
+    where l.kind = r.kind and l.row_key = r.row_key and l.ingest_id >= r.ingest_id
+)
+"""
+
+
+def month_stats(con, period: str, invoices: list[dict], lines: list[dict]) -> dict:
+    """The closing summary's numbers."""
+    def one(sql, params=None, default=0):
+        try:
+            return con.execute(sql, params or []).fetchone()[0]
+        except Exception:
+            return default
+
+    total = sum((exporters.dec(i["total"]) for i in invoices), Decimal("0"))
+    hours = sum((exporters.dec(ln["quantity"]) for ln in lines
+                 if ln["line_type"] in HOUR_LINE_TYPES), Decimal("0"))
+    return {
+        "invoices": sum(1 for i in invoices if i["document_type"] == "invoice"),
+        "credit_notes": sum(1 for i in invoices if i["document_type"] != "invoice"),
+        "total_billed": exporters.money(total),
+        "overage_incidents": int(one(
+            "select count(*) from main.fct_incidents where period = ? and coverage = 'overage'",
+            [period])),
+        "hours_billed": exporters.money(hours),
+        "rejected_rows_waiting": int(one(REJECTED_WAITING_SQL)),
+        "rows_held": int(one("select count(*) from raw.held_rows")),
+    }
+
+
+# ---------------------------------------------------------------- tasks
+def _ingest_callable():
+    """The ingest entry point, imported lazily (ingest.py is another issue's)."""
+    try:
+        from . import ingest as ingest_module
+    except Exception as exc:  # noqa: BLE001 - a broken ingest module must not stop billing
+        return None, f"ingest module not importable ({exc})"
+    for name in ("ingest_flow", "ingest_paths"):
+        fn = getattr(ingest_module, name, None)
+        if callable(fn):
+            return fn, name
+    return None, "ingest_flow / ingest_paths not available yet"
+
+
+def _call_ingest(fn, home: Path, paths: list[Path]):
+    target = getattr(fn, "fn", fn)
+    params = list(inspect.signature(target).parameters)
+    kwargs = {}
+    if "home" in params:
+        kwargs["home"] = home
+    for name in ("paths", "inputs", "sources"):
+        if name in params:
+            kwargs[name] = paths
+            break
+    if len(kwargs) == 2:
+        return fn(**kwargs)
+    return fn(home, paths)
+
+
+@task(name="ingest-inbox", cache_policy=NO_CACHE)
+def ingest_task(home: str) -> dict:
+    """Ingest HOME/inbox through the ingest flow (R-IN1..R-IN5); skipped with a warning
+    while the ingest module is not available."""
+    fn, name = _ingest_callable()
+    if fn is None:
+        _log().warning("ingest skipped: %s", name)
+        print(f"warning: ingest skipped: {name}", file=sys.stderr, flush=True)
+        return {"skipped": True, "reason": name}
+    inbox = Path(home) / "inbox"
+    result = _call_ingest(fn, Path(home), [inbox])
+    if isinstance(result, int) and not isinstance(result, bool) and result != 0:
+        return {"skipped": False, "via": name, "error": f"ingest of {inbox} failed (status {result})"}
+    return {"skipped": False, "via": name}
+
+
+@task(name="dbt-build", cache_policy=NO_CACHE)
+def build_task(home: str, period: str) -> dict:
+    """dbt build (seeds, models, tests) with the period var."""
+    result = dbt_runner.build(Path(home), period)
+    if not result.success:
+        detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"
+        return {"error": f"dbt build failed for {period}: {detail}"}
+    return {}
+
+
+@task(name="quality-gate", cache_policy=NO_CACHE)
+def gate_task(home: str, period: str, preview: bool) -> dict:
+    """Run the GX suites; save reports/quality_YYYY-MM.{json,md} (with the non-gate
+    findings); return the result and the fingerprint of the data it validated."""
+    from .gate import run_gate, write_reports
+
+    with connect(Path(home), read_only=True) as con:
+        inputs = gate_inputs(con, period)
+        findings = quality_findings(con, period)
+    result = run_gate(inputs)
+    report = dict(result.report)
+    report["findings"] = findings
+    json_path, md_path = write_reports(report, reports_dir(Path(home), preview), period)
+    return {
+        "success": result.success,
+        "failed_checks": result.failed_checks,
+        "summary": result.summary(),
+        "report_json": str(json_path),
+        "report_md": str(md_path),
+        "fingerprint": month_fingerprint(period, inputs.invoices, inputs.lines),
+        "hourly_work_without_hours": len(findings.get("hourly_work_without_hours", [])),
+        "held_rows": len(findings.get("held_rows", [])),
+    }
+
+
+@task(name="export", cache_policy=NO_CACHE)
+def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
+    """Write the export into a temporary folder beside the target and rename it into place.
+
+    Returns the manifest and whether the target was newly published or an identical folder
+    from an earlier run was found (crash between publication and finalization)."""
+    home_p = Path(home)
+    target = export_dir(home_p, period, preview)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(parent)
+    with connect(home_p, read_only=True) as con:
+        invoices, lines = load_month(con, period)
+        deductions = _rows(
+            con,
+            "select period, customer_id, block_id, hours_taken, hours_left, invoice_number "
+            "from main.prepaid_deductions where period = ?",
+            [period],
+        )
+    if month_fingerprint(period, invoices, lines) != gate["fingerprint"]:
+        return {"error": f"the warehouse changed between the quality gate and the export of "
+                         f"{period}; nothing exported, run bill again"}
+    tmp = parent / f".tmp-{period}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        manifest = exporters.write_export(tmp, period, invoices, lines, gate["summary"])
+        _fsync_dir(tmp)
+        status = "published"
+        if target.exists():
+            if preview:  # a preview is replaced: old aside, new in, old removed
+                old = parent / f".old-{period}-{os.getpid()}"
+                os.rename(target, old)
+                os.rename(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+                status = "replaced"
+            else:
+                differing = exporters.folders_match(tmp, target)
+                if differing:
+                    return {"error": (
+                        f"{target} was published by an earlier run that did not finalize, and "
+                        f"it differs from the recomputation ({', '.join(differing)}); move it "
+                        "away and bill again")}
+                shutil.rmtree(tmp, ignore_errors=True)
+                status = "already published"
+        else:
+            os.rename(tmp, target)
+        _fsync_dir(parent)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    prepaid = exporters.write_prepaid_report(
+        reports_dir(home_p, preview) / f"prepaid_{period}.csv", deductions)
+    stats = None
+    with connect(home_p, read_only=True) as con:
+        stats = month_stats(con, period, invoices, lines)
+    return {
+        "status": status,
+        "folder": str(target),
+        "manifest_sha256": exporters.sha256_file(target / exporters.MANIFEST),
+        "document_count": manifest["document_count"],
+        "grand_total": manifest["grand_total"],
+        "prepaid_report": str(prepaid),
+        "stats": stats,
+    }
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@task(name="finalize", cache_policy=NO_CACHE)
+def finalize_task(home: str, period: str, manifest_sha256: str, document_count: int,
+                  grand_total: str) -> dict:
+    """Insert the published month into billing.* in one transaction (R15)."""
+    with open_warehouse(Path(home)) as con:
+        res = finalize.finalize_month(con, period, manifest_sha256, document_count,
+                                      Decimal(grand_total))
+    return {"already": res.already, "invoice_count": res.invoice_count}
+
+
+# ---------------------------------------------------------------- the flow
+@contextmanager
+def _stage(name: str, timings: dict):
+    start = time.perf_counter()
+    say(f"  {name} ...")
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - start, 1)
+        say(f"  {name} done in {timings[name]:.1f} s")
+
+
+def _refuse_unfinished(period: str, preview: bool) -> None:
+    if not preview and not periods.has_ended(period):
+        raise BillingStop(
+            f"{period} has not ended yet (America/Denver); bill it from the 1st of the next "
+            "month, or use --preview")
+
+
+def _report_differences(con, period: str) -> list[dict]:
+    diffs = finalize.carried_differences(con, period)
+    if not diffs:
+        say(f"  {period} is finalized; the recomputation matches it, nothing to carry forward")
+    else:
+        total = sum((d.amount for d in diffs), Decimal("0"))
+        say(f"  {period} is finalized; {len(diffs)} difference(s) totalling "
+            f"{exporters.money(total)} would be carried forward as prior_period_adjustment "
+            "lines (R15):")
+        for d in diffs:
+            say(f"    {d.customer_id} {d.line_type}: finalized {exporters.money(d.finalized)}, "
+                f"recomputed {exporters.money(d.recomputed)}, difference "
+                f"{exporters.money(d.amount)}")
+    return [{"customer_id": d.customer_id, "line_type": d.line_type,
+             "difference": exporters.money(d.amount)} for d in diffs]
+
+
+@flow(name="monthly-billing", log_prints=False)
+def monthly_billing(home: str | None = None, period: str | None = None,
+                    preview: bool = False):
+    """Bill one month: ingest, build, gate, export, finalize (R14-R16, section 6)."""
+    from .warehouse import resolve_home
+
+    home_p = ensure_home(resolve_home(home))
+    try:
+        period = periods.parse_period(period) if period else periods.previous_period()
+        return _bill(str(home_p), period, preview)
+    except (BillingStop, finalize.OrderError, periods.PeriodError) as exc:
+        return Failed(message=str(exc))
+    except Exception as exc:  # one clear line for the operator, details in the debug log
+        _log().debug("billing failed", exc_info=True)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return Failed(message=f"billing {period} failed: {type(exc).__name__}: {first}")
+
+
+def _bill(home: str, period: str, preview: bool) -> dict:
+    _refuse_unfinished(period, preview)
+    timings: dict[str, float] = {}
+    mode = "preview of " if preview else ""
+    with billing_lock(Path(home)):
+        with open_warehouse(Path(home)) as con:
+            init_warehouse(con)
+            already = finalize.is_finalized(con, period)
+            if not preview and not already:
+                finalize.check_order(con, period)
+        say(f"support-billing bill: {mode}{period} (home {home})")
+        with _stage("ingest", timings):
+            _check(ingest_task(home))
+        with _stage("build", timings):
+            _check(build_task(home, period))
+
+        if already and not preview:
+            with connect(Path(home), read_only=True) as con:
+                diffs = _report_differences(con, period)
+            folder = export_dir(Path(home), period, False)
+            if not folder.is_dir():
+                say(f"  warning: {folder} is missing; the finalized documents are in "
+                    "billing.finalized_invoices / billing.finalized_invoice_lines")
+            say(f"{period} was already finalized: nothing changed. Files: {folder}")
+            return {"period": period, "status": "already finalized", "differences": diffs,
+                    "timings": timings}
+
+        with _stage("gate", timings):
+            gate = gate_task(home, period, preview)
+        if not gate["success"]:
+            raise BillingStop(
+                f"quality gate failed for {period}: {'; '.join(gate['failed_checks'])} "
+                f"(report: {gate['report_md']}); nothing exported")
+        with _stage("export", timings):
+            exported = _check(export_task(home, period, preview, gate))
+        finalized = None
+        if not preview:
+            with _stage("finalize", timings):
+                finalized = finalize_task(home, period, exported["manifest_sha256"],
+                                          exported["document_count"], exported["grand_total"])
+        _summary(period, preview, exported, gate, finalized)
+        return {"period": period, "preview": preview, "status": exported["status"],
+                "folder": exported["folder"], "stats": exported["stats"],
+                "timings": timings, "gate": gate["summary"]}
+
+
+def _check(result: dict) -> dict:
+    if result.get("error"):
+        raise BillingStop(result["error"])
+    return result
+
+
+def _summary(period: str, preview: bool, exported: dict, gate: dict, finalized) -> None:
+    s = exported["stats"]
+    if preview:
+        head = f"preview of {period} written (nothing finalized, no numbers consumed)"
+    elif exported["status"] == "already published":
+        head = f"{period} published by an earlier run; it matches and is now finalized"
+    else:
+        head = f"{period} published and finalized"
+    say(head)
+    say(f"  invoices: {s['invoices']}   credit notes: {s['credit_notes']}   "
+        f"total billed: {s['total_billed']} USD")
+    say(f"  overage incidents this month: {s['overage_incidents']}   "
+        f"hours billed: {s['hours_billed']}")
+    say(f"  rejected rows waiting: {s['rejected_rows_waiting']}   rows held: {s['rows_held']}   "
+        f"hourly_work tickets without hours: {gate['hourly_work_without_hours']}")
+    say(f"  files: {exported['folder']}")
+    say(f"  reports: {gate['report_md']}, {exported['prepaid_report']}")
+
+
+# ---------------------------------------------------------------- command line
+def cli_bill(home: Path, period: str | None, preview: bool) -> int:
+    """``support-billing bill``: 0 success, 1 failure/refusal, 2 malformed --period."""
+    try:
+        period = periods.parse_period(period) if period is not None else periods.previous_period()
+    except periods.PeriodError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not preview and not periods.has_ended(period):
+        print(f"error: {period} has not ended yet (America/Denver); bill it from the 1st of the "
+              "next month, or use --preview", file=sys.stderr)
+        return 1
+    state = monthly_billing(home=str(home), period=period, preview=preview, return_state=True)
+    if state.is_failed() or state.is_crashed() or state.is_cancelled():
+        message = (state.message or "billing failed").strip().splitlines()[0]
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,429 @@
+"""Export writers: the month's files (SPEC section 5) and the prepaid report (R14).
+
+Pure functions over plain rows (dicts of str / Decimal / date, as DuckDB returns them);
+no warehouse access here. Every file is UTF-8, ``\\n`` line endings, sorted, with no run
+timestamps inside, so the same inputs give byte-identical files.
+
+Files in ``exports/YYYY-MM/``:
+- ``invoices.csv``, ``invoice_lines.csv``: the documents and lines as computed (R14).
+- ``quickbooks_invoices.csv``, ``quickbooks_credit_memos.csv``: QuickBooks Online import.
+- ``xero_invoices.csv``, ``xero_credit_notes.csv``: Xero sales invoice / credit note import.
+- ``manifest.json``: names, row counts and sha256 of the files above, counts, totals, gate.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+CENT = Decimal("0.01")
+
+LINE_TYPE_ORDER = (
+    "support_subscription",
+    "additional_incident_subscription",
+    "additional_incident_upfront",
+    "implementation_hours",
+    "training_hours",
+    "custom_development_hours",
+    "prepaid_hours_deduction",
+    "prior_period_adjustment",
+)
+# Quantities written as whole numbers (incidents) vs hours with 2 decimals (section 5).
+WHOLE_QUANTITY_TYPES = frozenset(
+    {
+        "support_subscription",
+        "additional_incident_subscription",
+        "additional_incident_upfront",
+        "prior_period_adjustment",
+    }
+)
+HOUR_QUANTITY_TYPES = frozenset(
+    {"implementation_hours", "training_hours", "custom_development_hours", "prepaid_hours_deduction"}
+)
+
+INVOICES_HEADER = [
+    "invoice_number", "document_type", "customer_id", "customer_name", "accounting_ref",
+    "period", "invoice_date", "due_date", "currency", "total", "line_count",
+]
+LINES_HEADER = [
+    "invoice_number", "line_number", "customer_id", "line_type", "description",
+    "quantity", "unit_price", "amount", "source_ref", "rule",
+]
+QBO_INVOICE_HEADER = [
+    "InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Terms", "Item(Product/Service)",
+    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+]
+QBO_CREDIT_MEMO_HEADER = [
+    "CreditMemoNo", "Customer", "CreditMemoDate", "Item(Product/Service)",
+    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+]
+XERO_INVOICE_HEADER = [
+    "ContactName", "EmailAddress", "InvoiceNumber", "Reference", "InvoiceDate", "DueDate",
+    "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "Currency",
+]
+XERO_CREDIT_NOTE_HEADER = [
+    "ContactName", "EmailAddress", "CreditNoteNumber", "Reference", "CreditNoteDate",
+    "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "Currency",
+]
+PREPAID_HEADER = ["period", "customer_id", "block_id", "hours_taken", "hours_left", "invoice_number"]
+
+DEFAULT_ITEMS = {
+    "support_subscription": "Support subscription",
+    "additional_incident_subscription": "Additional incidents (subscription)",
+    "additional_incident_upfront": "Additional incidents (up front)",
+    "implementation_hours": "Implementation hours",
+    "training_hours": "Training hours",
+    "custom_development_hours": "Custom development hours",
+    "prepaid_hours_deduction": "Prepaid hours",
+    "prior_period_adjustment": "Prior period adjustment",
+}
+
+EXPORT_FILES = (
+    "invoices.csv",
+    "invoice_lines.csv",
+    "quickbooks_invoices.csv",
+    "quickbooks_credit_memos.csv",
+    "xero_invoices.csv",
+    "xero_credit_notes.csv",
+)
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Accounting-system settings; env vars override the defaults."""
+
+    xero_account_code: str = "200"
+    xero_tax_type: str = "Tax Exempt"
+    items: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ITEMS))
+
+    @classmethod
+    def from_env(cls) -> ExportConfig:
+        return cls(
+            xero_account_code=os.environ.get("SUPPORT_BILLING_XERO_ACCOUNT_CODE", "200"),
+            xero_tax_type=os.environ.get("SUPPORT_BILLING_XERO_TAX_TYPE", "Tax Exempt"),
+        )
+
+
+# ---------------------------------------------------------------- formatting
+def dec(value) -> Decimal:
+    if value is None:
+        return Decimal("0")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):  # never expected: amounts are DECIMAL in the warehouse
+        return Decimal(repr(value))
+    return Decimal(str(value))
+
+
+def money(value) -> str:
+    """Exactly 2 decimals, half up (R2); ``-0.00`` is written ``0.00``."""
+    q = dec(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = Decimal("0.00")
+    return f"{q:.2f}"
+
+
+def quantity(line_type: str, value) -> str:
+    """Incidents (and adjustments) whole, hours with 2 decimals (section 5)."""
+    q = dec(value)
+    if line_type in WHOLE_QUANTITY_TYPES:
+        if q != q.to_integral_value():
+            raise ValueError(f"{line_type} quantity {q} is not a whole number")
+        return str(int(q))
+    return money(q)
+
+
+def iso(d) -> str:
+    if isinstance(d, str):
+        return d[:10]
+    return d.isoformat()
+
+
+def _as_date(d) -> date:
+    return date.fromisoformat(d[:10]) if isinstance(d, str) else d
+
+
+def us_date(d) -> str:
+    d = _as_date(d)
+    return f"{d.month:02d}/{d.day:02d}/{d.year:04d}"
+
+
+def uk_date(d) -> str:
+    d = _as_date(d)
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def text(value) -> str:
+    return "" if value is None else str(value)
+
+
+# ---------------------------------------------------------------- writing
+def render_csv(header: list[str], rows: list[list[str]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_csv(folder: Path, name: str, header: list[str], rows: list[list[str]]) -> dict:
+    """Write one CSV into ``folder``; return its manifest entry."""
+    data = render_csv(header, rows)
+    _write_bytes(Path(folder) / name, data)
+    return {"name": name, "rows": len(rows), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- ordering
+def _doc_key(inv: dict) -> tuple:
+    return (0 if inv["document_type"] == "invoice" else 1, inv["invoice_number"])
+
+
+def sort_invoices(invoices: list[dict]) -> list[dict]:
+    return sorted(invoices, key=_doc_key)
+
+
+def sort_lines(lines: list[dict], invoices: list[dict]) -> list[dict]:
+    order = {inv["invoice_number"]: i for i, inv in enumerate(sort_invoices(invoices))}
+    return sorted(
+        lines,
+        key=lambda ln: (order.get(ln["invoice_number"], len(order)), ln["invoice_number"],
+                        int(ln["line_number"])),
+    )
+
+
+# ---------------------------------------------------------------- section 5 files
+def invoice_rows(invoices: list[dict]) -> list[list[str]]:
+    return [
+        [
+            inv["invoice_number"], inv["document_type"], inv["customer_id"],
+            text(inv["customer_name"]), text(inv["accounting_ref"]), inv["period"],
+            iso(inv["invoice_date"]), iso(inv["due_date"]), text(inv.get("currency") or "USD"),
+            money(inv["total"]), str(int(inv["line_count"])),
+        ]
+        for inv in sort_invoices(invoices)
+    ]
+
+
+def line_rows(lines: list[dict], invoices: list[dict]) -> list[list[str]]:
+    return [
+        [
+            ln["invoice_number"], str(int(ln["line_number"])), ln["customer_id"], ln["line_type"],
+            text(ln["description"]), quantity(ln["line_type"], ln["quantity"]),
+            money(ln["unit_price"]), money(ln["amount"]), text(ln.get("source_ref")),
+            text(ln["rule"]),
+        ]
+        for ln in sort_lines(lines, invoices)
+    ]
+
+
+# ---------------------------------------------------------------- accounting files
+@dataclass(frozen=True)
+class AccountingLine:
+    item: str
+    description: str
+    quantity: str
+    rate: str
+    amount: str
+
+
+def accounting_line(line: dict, config: ExportConfig, sign: int = 1) -> AccountingLine:
+    """One accounting-system line. A line whose amount is not quantity x unit price
+    (a prorated month, R7) becomes quantity 1 at unit price = amount, the proration in
+    the description (section 5). ``sign=-1`` turns a credit note's line positive."""
+    q, p, a = dec(line["quantity"]), dec(line["unit_price"]), dec(line["amount"])
+    desc = text(line["description"])
+    if q * p == a:
+        qty, rate = quantity(line["line_type"], q), p
+    else:
+        full = (q * p).quantize(CENT, rounding=ROUND_HALF_UP)
+        qty, rate = "1", a
+        desc = (f"{desc} (prorated: {quantity(line['line_type'], q)} x {money(p)} = "
+                f"{money(full)} for the full month, billed {money(a)})")
+    return AccountingLine(
+        item=config.items.get(line["line_type"], line["line_type"]),
+        description=desc,
+        quantity=qty,
+        rate=money(sign * rate),
+        amount=money(sign * a),
+    )
+
+
+def _documents(invoices: list[dict], lines: list[dict], document_type: str):
+    """(invoice, its non-zero lines) for one document type, in number order (section 5:
+    zero-amount lines are left out of accounting files)."""
+    by_number: dict[str, list[dict]] = {}
+    for ln in sort_lines(lines, invoices):
+        if dec(ln["amount"]) != 0:
+            by_number.setdefault(ln["invoice_number"], []).append(ln)
+    for inv in sort_invoices(invoices):
+        if inv["document_type"] == document_type:
+            yield inv, by_number.get(inv["invoice_number"], [])
+
+
+def terms(inv: dict) -> str:
+    days = (_as_date(inv["due_date"]) - _as_date(inv["invoice_date"])).days
+    return f"Net {days}"
+
+
+def quickbooks_invoice_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
+    rows = []
+    for inv, inv_lines in _documents(invoices, lines, "invoice"):
+        for ln in inv_lines:
+            al = accounting_line(ln, config)
+            rows.append([
+                inv["invoice_number"], text(inv["accounting_ref"]), us_date(inv["invoice_date"]),
+                us_date(inv["due_date"]), terms(inv), al.item, al.description, al.quantity,
+                al.rate, al.amount,
+            ])
+    return rows
+
+
+def quickbooks_credit_memo_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
+    rows = []
+    for inv, inv_lines in _documents(invoices, lines, "credit_note"):
+        for ln in inv_lines:
+            al = accounting_line(ln, config, sign=-1)
+            rows.append([
+                inv["invoice_number"], text(inv["accounting_ref"]), us_date(inv["invoice_date"]),
+                al.item, al.description, al.quantity, al.rate, al.amount,
+            ])
+    return rows
+
+
+def _reference(inv: dict) -> str:
+    return f"Support {inv['period']}"
+
+
+def xero_invoice_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
+    rows = []
+    for inv, inv_lines in _documents(invoices, lines, "invoice"):
+        for ln in inv_lines:
+            al = accounting_line(ln, config)
+            rows.append([
+                text(inv["accounting_ref"]), text(inv.get("email")), inv["invoice_number"],
+                _reference(inv), uk_date(inv["invoice_date"]), uk_date(inv["due_date"]),
+                al.description, al.quantity, al.rate, config.xero_account_code,
+                config.xero_tax_type, text(inv.get("currency") or "USD"),
+            ])
+    return rows
+
+
+def xero_credit_note_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
+    rows = []
+    for inv, inv_lines in _documents(invoices, lines, "credit_note"):
+        for ln in inv_lines:
+            al = accounting_line(ln, config, sign=-1)
+            rows.append([
+                text(inv["accounting_ref"]), text(inv.get("email")), inv["invoice_number"],
+                _reference(inv), uk_date(inv["invoice_date"]), al.description, al.quantity,
+                al.rate, config.xero_account_code, config.xero_tax_type,
+                text(inv.get("currency") or "USD"),
+            ])
+    return rows
+
+
+# ---------------------------------------------------------------- the export folder
+def manifest_summary(period: str, invoices: list[dict]) -> dict:
+    inv_numbers = sorted(i["invoice_number"] for i in invoices if i["document_type"] == "invoice")
+    cn_numbers = sorted(i["invoice_number"] for i in invoices if i["document_type"] != "invoice")
+    return {
+        "period": period,
+        "invoice_count": len(inv_numbers),
+        "credit_note_count": len(cn_numbers),
+        "document_count": len(invoices),
+        "first_invoice_number": inv_numbers[0] if inv_numbers else None,
+        "last_invoice_number": inv_numbers[-1] if inv_numbers else None,
+        "first_credit_note_number": cn_numbers[0] if cn_numbers else None,
+        "last_credit_note_number": cn_numbers[-1] if cn_numbers else None,
+        "grand_total": money(sum((dec(i["total"]) for i in invoices), Decimal("0"))),
+        "invoiced_total": money(sum((dec(i["total"]) for i in invoices
+                                     if i["document_type"] == "invoice"), Decimal("0"))),
+        "credited_total": money(-sum((dec(i["total"]) for i in invoices
+                                      if i["document_type"] != "invoice"), Decimal("0"))),
+        "currency": "USD",
+    }
+
+
+def render_json(obj) -> bytes:
+    return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_export(
+    folder: Path,
+    period: str,
+    invoices: list[dict],
+    lines: list[dict],
+    gate: dict,
+    config: ExportConfig | None = None,
+) -> dict:
+    """Write every export file and the manifest into ``folder`` (an empty temporary folder
+    the caller renames into place); return the manifest."""
+    config = config or ExportConfig.from_env()
+    folder = Path(folder)
+    specs = [
+        ("invoices.csv", INVOICES_HEADER, invoice_rows(invoices)),
+        ("invoice_lines.csv", LINES_HEADER, line_rows(lines, invoices)),
+        ("quickbooks_invoices.csv", QBO_INVOICE_HEADER,
+         quickbooks_invoice_rows(invoices, lines, config)),
+        ("quickbooks_credit_memos.csv", QBO_CREDIT_MEMO_HEADER,
+         quickbooks_credit_memo_rows(invoices, lines, config)),
+        ("xero_invoices.csv", XERO_INVOICE_HEADER, xero_invoice_rows(invoices, lines, config)),
+        ("xero_credit_notes.csv", XERO_CREDIT_NOTE_HEADER,
+         xero_credit_note_rows(invoices, lines, config)),
+    ]
+    files = [_write_csv(folder, name, header, rows) for name, header, rows in specs]
+    manifest = manifest_summary(period, invoices)
+    manifest["files"] = files
+    manifest["quality_gate"] = gate
+    _write_bytes(folder / MANIFEST, render_json(manifest))
+    return manifest
+
+
+def prepaid_rows(deductions: list[dict]) -> list[list[str]]:
+    ordered = sorted(deductions, key=lambda d: (d["customer_id"], d["block_id"]))
+    return [
+        [d["period"], d["customer_id"], d["block_id"], money(d["hours_taken"]),
+         money(d["hours_left"]), text(d.get("invoice_number"))]
+        for d in ordered
+    ]
+
+
+def write_prepaid_report(path: Path, deductions: list[dict]) -> Path:
+    """``reports/prepaid_YYYY-MM.csv``: every block deduction of the month with its invoice
+    number, blank where no invoice was issued (R14). Written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _write_bytes(tmp, render_csv(PREPAID_HEADER, prepaid_rows(deductions)))
+    os.replace(tmp, path)
+    return path
+
+
+def folders_match(a: Path, b: Path) -> list[str]:
+    """Names of files that differ between two export folders (empty when identical)."""
+    names = sorted({p.name for p in Path(a).iterdir()} | {p.name for p in Path(b).iterdir()})
+    diff = []
+    for name in names:
+        pa, pb = Path(a) / name, Path(b) / name
+        if not (pa.is_file() and pb.is_file()) or pa.read_bytes() != pb.read_bytes():
+            diff.append(name)
+    return diff

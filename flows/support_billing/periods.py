@@ -1,0 +1,91 @@
+"""Billing periods (months, YYYY-MM) in the business time zone, America/Denver (R1, R16).
+
+A period is a calendar month written ``YYYY-MM``. The default month to bill is the
+previous month in Mountain time; a month may be billed (not previewed) only once it has
+ended in Mountain time (SPEC section 6).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+BUSINESS_TZ = ZoneInfo("America/Denver")
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class PeriodError(ValueError):
+    """A --period value that is not YYYY-MM (a usage error, exit 2)."""
+
+
+def parse_period(value: str) -> str:
+    """Validate ``YYYY-MM`` and return it unchanged; raise PeriodError otherwise."""
+    text = (value or "").strip()
+    m = PERIOD_RE.match(text)
+    if not m or int(m.group(1)) < 1:
+        raise PeriodError(f"--period must be a month written YYYY-MM (e.g. 2026-05), not {value!r}")
+    return text
+
+
+def now_mountain(now: datetime | None = None) -> datetime:
+    """The current (or given) instant in America/Denver; naive values are taken as UTC."""
+    now = now or datetime.now(tz=BUSINESS_TZ)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=ZoneInfo("UTC"))
+    return now.astimezone(BUSINESS_TZ)
+
+
+def period_of(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def current_period(now: datetime | None = None) -> str:
+    """The month running now in Mountain time."""
+    return period_of(now_mountain(now).date())
+
+
+def previous_period(now: datetime | None = None) -> str:
+    """The previous month in Mountain time: the default month to bill."""
+    return shift_period(current_period(now), -1)
+
+
+def shift_period(period: str, months: int) -> str:
+    year, month = (int(x) for x in parse_period(period).split("-"))
+    index = year * 12 + (month - 1) + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def first_day(period: str) -> date:
+    year, month = (int(x) for x in parse_period(period).split("-"))
+    return date(year, month, 1)
+
+
+def last_day(period: str) -> date:
+    year, month = (int(x) for x in parse_period(period).split("-"))
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def compact(period: str) -> str:
+    """``2026-05`` -> ``202605`` (the period inside invoice numbers, R14)."""
+    return parse_period(period).replace("-", "")
+
+
+def has_ended(period: str, now: datetime | None = None) -> bool:
+    """True once the month's last day has passed in Mountain time."""
+    return now_mountain(now).date() > last_day(period)
+
+
+def periods_between(start: str, end: str) -> list[str]:
+    """Months strictly after ``start`` and strictly before ``end``, in order."""
+    out: list[str] = []
+    p = shift_period(start, 1)
+    while p < end:
+        out.append(p)
+        p = shift_period(p, 1)
+    return out
+
+
+def days_between(a: date, b: date) -> int:
+    return (b - a) // timedelta(days=1)

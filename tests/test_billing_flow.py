@@ -1,0 +1,592 @@
+"""The monthly billing flow end to end (R14-R16, section 5 and 6), against a stand-in for
+the dbt marts.
+
+``dbt_runner.build`` is replaced by ``fake_build``, which writes the contract's marts
+(docs/contracts.md) for a small hand-computed scenario, so these tests pin the flow's own
+behaviour (gate, atomic publication, finalization, preview, ordering, lock) whatever the
+state of the dbt models. ``test_billing_flow_dbt.py`` runs the same flow on the real models.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from support_billing import billing, dbt_runner, exporters, finalize, periods
+from support_billing.dbt_runner import DbtResult
+from support_billing.warehouse import open_warehouse
+
+D = Decimal
+ORDER = {t: i for i, t in enumerate(exporters.LINE_TYPE_ORDER)}
+RULES = {
+    "support_subscription": "R7", "additional_incident_subscription": "R12",
+    "additional_incident_upfront": "R12", "implementation_hours": "R13",
+    "training_hours": "R13", "custom_development_hours": "R13",
+    "prepaid_hours_deduction": "R13", "prior_period_adjustment": "R15",
+}
+
+CUSTOMERS = [
+    # customer_id, customer_name, overage_policy, accounting_ref, email
+    ("A", "Acme Builders", "subscription", "Acme Builders, Inc.", "ap@acme.test"),
+    ("B", "Beta Paving", "upfront", "Beta Paving", None),
+    ("C", "Cedar Roofing", "subscription", "Cedar Roofing", None),
+    ("E", "Echo Electric", "subscription", "Echo Electric LLC", "billing@echo.test"),
+]
+
+
+def computed_lines(period: str, scenario: dict) -> list[dict]:
+    """fct_invoice_lines_computed for one month of the scenario (hand-computed)."""
+    rows = [
+        ("A", "support_subscription", "S-A1", "remote_payroll: 8 incidents x 10.00", "8", "10.00", "80.00"),
+        ("A", "support_subscription", "S-A2", "pay_stubs: 2 incidents x 10.00", "2", "10.00", "20.00"),
+        ("A", "implementation_hours", "TS-A1", 'Implementation, "go-live" support', "1.50", "250.00", "375.00"),
+        ("A", "prepaid_hours_deduction", "PB-A1", "Prepaid block PB-A1: 2.00 h taken, 8.00 h left", "2.00", "0.00", "0.00"),
+        ("B", "support_subscription", "S-B1", "field_reports: 2 incidents x 12.50, 16/31 days", "2", "12.50", "12.90"),
+        ("B", "additional_incident_upfront", "T-B9", "1 additional incident up front", "1", "150.00", "150.00"),
+        ("C", "prepaid_hours_deduction", "PB-C1", "Prepaid block PB-C1: 3.00 h taken, 0.00 h left", "3.00", "0.00", "0.00"),
+        ("E", "support_subscription", "S-E1", "pay_stubs: 2 incidents x 12.50", "2", "12.50", "25.00"),
+    ]
+    if (period, "E") in scenario.get("dev_hours", set()):
+        rows.append(("E", "custom_development_hours", "TS-E1", "Custom development", "2.00", "250.00", "500.00"))
+    out = []
+    for cust, t, src, desc, q, p, a in rows:
+        out.append({"period": period, "customer_id": cust, "line_type": t,
+                    "line_type_order": ORDER[t], "sort_key": src, "description": desc,
+                    "quantity": D(q), "unit_price": D(p), "amount": D(a), "source_ref": src,
+                    "rule": RULES[t]})
+    return out
+
+
+def fake_build(home: Path, period: str | None = None, select=None, *, scenario: dict) -> DbtResult:
+    """Write the marts of docs/contracts.md for ``period`` (R14, R15 numbering and
+    adjustments implemented the simple way)."""
+    period = period or "1900-01"
+    scenario.setdefault("builds", []).append(period)
+    months = sorted({period, *scenario.get("months", [])})
+    computed = [ln for m in months for ln in computed_lines(m, scenario)]
+    with open_warehouse(home) as con:
+        finalized_lines = con.execute(
+            "select period, customer_id, line_type, amount, adjusts_period, adjusts_line_type, "
+            "invoice_number from billing.finalized_invoice_lines").fetchall()
+        fin_months = [r[0] for r in con.execute(
+            "select period from billing.finalized_months where period < ?", [period]).fetchall()]
+        customers = {r[0]: r for r in con.execute(
+            "select customer_id, customer_name, overage_policy, accounting_ref, email "
+            "from raw.customers").fetchall()}
+        # R15 adjustments for P
+        lines = [dict(ln) for ln in computed if ln["period"] == period]
+        for m in sorted(fin_months):
+            keys = {(ln["customer_id"], ln["line_type"]) for ln in computed if ln["period"] == m}
+            keys |= {(r[1], r[2]) for r in finalized_lines
+                     if r[0] == m and r[2] != "prior_period_adjustment"}
+            for cust, t in sorted(keys):
+                rec = sum((ln["amount"] for ln in computed if ln["period"] == m
+                           and ln["customer_id"] == cust and ln["line_type"] == t), D(0))
+                fin = sum((r[3] for r in finalized_lines if r[0] == m and r[1] == cust
+                           and r[2] == t), D(0))
+                adj = sum((r[3] for r in finalized_lines if r[4] == m and r[1] == cust
+                           and r[5] == t and r[2] == "prior_period_adjustment"), D(0))
+                d = rec - fin - adj
+                if d != 0:
+                    orig = next((r[6] for r in finalized_lines if r[0] == m and r[1] == cust), "")
+                    lines.append({
+                        "period": period, "customer_id": cust,
+                        "line_type": "prior_period_adjustment",
+                        "line_type_order": ORDER["prior_period_adjustment"],
+                        "sort_key": f"{m}:{ORDER[t]}", "description": f"Correction of {m} {t}",
+                        "quantity": D(1), "unit_price": d, "amount": d,
+                        "source_ref": f"{m}:{orig}:{t}", "rule": "R15",
+                        "adjusts_period": m, "adjusts_line_type": t})
+        by_cust: dict[str, list[dict]] = {}
+        for ln in lines:
+            by_cust.setdefault(ln["customer_id"], []).append(ln)
+        last = periods.last_day(period)
+        invoices, inv_lines, numbered = [], [], {"invoice": 0, "credit_note": 0}
+        for cust in sorted(by_cust):
+            its = sorted(by_cust[cust], key=lambda ln: (ln["line_type_order"], ln["sort_key"]))
+            if not any(ln["amount"] != 0 for ln in its):
+                continue
+            total = sum((ln["amount"] for ln in its), D(0))
+            doc = "credit_note" if total < 0 else "invoice"
+            numbered[doc] += 1
+            prefix = "INV" if doc == "invoice" else "CN"
+            number = f"{prefix}-{periods.compact(period)}-{numbered[doc]:05d}"
+            c = customers[cust]
+            invoices.append((period, number, doc, cust, c[1], c[3], c[4], last,
+                             last + timedelta(days=30), "USD", total, len(its)))
+            for i, ln in enumerate(its, start=1):
+                inv_lines.append((period, number, doc, cust, i, ln["line_type"],
+                                  ln["description"], ln["quantity"], ln["unit_price"],
+                                  ln["amount"], ln["source_ref"], ln["rule"],
+                                  ln.get("adjusts_period"), ln.get("adjusts_line_type")))
+        inv_of = {r[3]: r[1] for r in invoices}
+        con.execute("""
+            create or replace table main.stg_exports__customers as
+            select customer_id, customer_name, overage_policy, accounting_ref, email
+            from raw.customers;
+            create or replace table main.price_book
+                (price_key varchar, effective_from date, value decimal(18,2));
+            create or replace table main.fct_invoice_lines_computed (
+                period varchar, customer_id varchar, line_type varchar, line_type_order int,
+                sort_key varchar, description varchar, quantity decimal(18,2),
+                unit_price decimal(18,2), amount decimal(18,2), source_ref varchar, rule varchar);
+            create or replace table main.invoices (
+                period varchar, invoice_number varchar, document_type varchar,
+                customer_id varchar, customer_name varchar, accounting_ref varchar,
+                email varchar, invoice_date date, due_date date, currency varchar,
+                total decimal(18,2), line_count integer);
+            create or replace table main.invoice_lines (
+                period varchar, invoice_number varchar, document_type varchar,
+                customer_id varchar, line_number integer, line_type varchar,
+                description varchar, quantity decimal(18,2), unit_price decimal(18,2),
+                amount decimal(18,2), source_ref varchar, rule varchar,
+                adjusts_period varchar, adjusts_line_type varchar);
+            create or replace table main.prepaid_deductions (
+                period varchar, customer_id varchar, block_id varchar,
+                hours_taken decimal(18,2), hours_left decimal(18,2), invoice_number varchar);
+            create or replace table main.fct_incidents (
+                ticket_id varchar, customer_id varchar, opened_at timestamptz,
+                opened_at_local timestamp, incident_date date, period varchar, year integer,
+                seq_in_year integer, coverage varchar, allotment_available integer,
+                allotment_remaining integer, reason_code varchar, category varchar,
+                overage_treatment varchar, charged_period varchar);
+            create or replace table main.fct_ticket_classification (
+                ticket_id varchar, customer_id varchar, reason_code varchar,
+                is_billable_incident boolean);
+            create or replace table main.stg_exports__tickets (
+                ticket_id varchar, customer_id varchar, opened_date date,
+                opened_period varchar, category varchar);
+            create or replace table main.stg_exports__timesheets (
+                entry_id varchar, customer_id varchar, work_date date, work_period varchar,
+                hours decimal(18,2), activity varchar, ticket_id varchar, employee varchar);
+        """)
+        for row in dbt_runner.read_seed("price_book"):
+            con.execute("insert into main.price_book values (?, ?, ?)",
+                        [row["price_key"], row["effective_from"], row["value"]])
+        for ln in computed:
+            con.execute("insert into main.fct_invoice_lines_computed values "
+                        "(?,?,?,?,?,?,?,?,?,?,?)",
+                        [ln[k] for k in ("period", "customer_id", "line_type", "line_type_order",
+                                         "sort_key", "description", "quantity", "unit_price",
+                                         "amount", "source_ref", "rule")])
+        if invoices:
+            con.executemany("insert into main.invoices values (?,?,?,?,?,?,?,?,?,?,?,?)",
+                            invoices)
+            con.executemany("insert into main.invoice_lines values "
+                            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inv_lines)
+        con.execute("insert into main.prepaid_deductions values (?,?,?,?,?,?), (?,?,?,?,?,?)",
+                    [period, "A", "PB-A1", D("2.00"), D("8.00"), inv_of.get("A"),
+                     period, "C", "PB-C1", D("3.00"), D("0.00"), inv_of.get("C")])
+        first = periods.first_day(period)
+        con.execute(
+            "insert into main.fct_incidents values ('T-B9', 'B', ?, ?, ?, ?, ?, 5, 'overage', "
+            "4, 0, 'billable_category', 'sync_support', 'upfront', ?)",
+            [f"{first} 17:00:00+00", f"{first} 10:00:00", first, period, first.year, period])
+        con.execute(
+            "insert into main.fct_ticket_classification values "
+            "('T-A7', 'A', 'hourly_work', false), ('T-A8', 'A', 'hourly_work', false)")
+        con.execute(
+            "insert into main.stg_exports__tickets values "
+            "('T-A7', 'A', ?, ?, 'implementation'), ('T-A8', 'A', ?, ?, 'training')",
+            [first, period, first, period])
+        con.execute(
+            "insert into main.stg_exports__timesheets values "
+            "('TS-A1', 'A', ?, ?, 1.50, 'implementation', 'T-A8', 'kim')", [first, period])
+        for hook in scenario.get("after_build", []):
+            hook(con, period)
+    return DbtResult(True)
+
+
+def seed_raw(home: Path) -> None:
+    with open_warehouse(home) as con:
+        for i, c in enumerate(CUSTOMERS, start=2):
+            con.execute("insert into raw.customers values (?,?,?,?,?, 'customers.csv', ?, 1)",
+                        [*c, i])
+        con.execute(
+            "insert into raw.held_rows values (1, 'tickets', 'T-Z1', 'Z', 'tickets.csv', 7, 1, "
+            "'{}', 'unknown customer Z')")
+        con.execute(
+            "insert into raw.rejected_rows values (1, 'tickets.csv', 9, 'tickets', 'T-X1', "
+            "'opened_at', '05/05/2026', 'opened_at 05/05/2026 is not a timestamp')")
+
+
+@pytest.fixture
+def scenario(monkeypatch):
+    sc: dict = {"months": [], "dev_hours": set(), "after_build": []}
+    monkeypatch.setattr(dbt_runner, "build",
+                        lambda home, period=None, select=None: fake_build(home, period,
+                                                                          scenario=sc))
+    return sc
+
+
+@pytest.fixture
+def billing_home(home, scenario, prefect_server):
+    seed_raw(home)
+    return home
+
+
+def bill(home, period, preview=False) -> int:
+    return billing.cli_bill(home, period, preview)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def finalized_count(home: Path) -> tuple[int, int, int, int]:
+    with open_warehouse(home) as con:
+        return tuple(con.execute(f"select count(*) from billing.{t}").fetchone()[0] for t in
+                     ("finalized_months", "finalized_invoices", "finalized_invoice_lines",
+                      "finalized_policies"))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+# ---------------------------------------------------------------- tests
+def test_bill_publishes_exports_and_finalizes(billing_home, capsys):
+    home = billing_home
+    assert bill(home, "2026-05") == 0
+    out = capsys.readouterr().out
+    for stage in ("ingest", "build", "gate", "export", "finalize"):
+        assert f"{stage} done in" in out
+    assert "invoices: 3   credit notes: 0   total billed: 662.90 USD" in out
+    assert "rejected rows waiting: 1   rows held: 1" in out
+    assert "hours billed: 1.50" in out
+
+    folder = home / "exports" / "2026-05"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*exporters.EXPORT_FILES, "manifest.json"])
+    assert not list((home / "exports").glob(".tmp-*"))
+    invoices = read_csv(folder / "invoices.csv")
+    assert [(i["invoice_number"], i["customer_id"], i["total"], i["line_count"])
+            for i in invoices] == [
+        ("INV-202605-00001", "A", "475.00", "4"),
+        ("INV-202605-00002", "B", "162.90", "2"),
+        ("INV-202605-00003", "E", "25.00", "1"),
+    ]
+    assert invoices[0] == {
+        "invoice_number": "INV-202605-00001", "document_type": "invoice", "customer_id": "A",
+        "customer_name": "Acme Builders", "accounting_ref": "Acme Builders, Inc.",
+        "period": "2026-05", "invoice_date": "2026-05-31", "due_date": "2026-06-30",
+        "currency": "USD", "total": "475.00", "line_count": "4"}
+    lines = read_csv(folder / "invoice_lines.csv")
+    assert [(ln["invoice_number"], ln["line_number"], ln["line_type"], ln["quantity"],
+             ln["unit_price"], ln["amount"], ln["source_ref"], ln["rule"]) for ln in lines] == [
+        ("INV-202605-00001", "1", "support_subscription", "8", "10.00", "80.00", "S-A1", "R7"),
+        ("INV-202605-00001", "2", "support_subscription", "2", "10.00", "20.00", "S-A2", "R7"),
+        ("INV-202605-00001", "3", "implementation_hours", "1.50", "250.00", "375.00", "TS-A1",
+         "R13"),
+        ("INV-202605-00001", "4", "prepaid_hours_deduction", "2.00", "0.00", "0.00", "PB-A1",
+         "R13"),
+        ("INV-202605-00002", "1", "support_subscription", "2", "12.50", "12.90", "S-B1", "R7"),
+        ("INV-202605-00002", "2", "additional_incident_upfront", "1", "150.00", "150.00",
+         "T-B9", "R12"),
+        ("INV-202605-00003", "1", "support_subscription", "2", "12.50", "25.00", "S-E1", "R7"),
+    ]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["period"] == "2026-05"
+    assert manifest["invoice_count"] == 3 and manifest["credit_note_count"] == 0
+    assert manifest["first_invoice_number"] == "INV-202605-00001"
+    assert manifest["last_invoice_number"] == "INV-202605-00003"
+    assert manifest["grand_total"] == "662.90"
+    assert manifest["quality_gate"] == {
+        "success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation"]}
+    for entry in manifest["files"]:
+        data = (folder / entry["name"]).read_bytes()
+        assert entry["rows"] == data.count(b"\n") - 1 or entry["name"] == "invoice_lines.csv"
+        import hashlib
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert {e["name"]: e["rows"] for e in manifest["files"]} == {
+        "invoices.csv": 3, "invoice_lines.csv": 7, "quickbooks_invoices.csv": 6,
+        "quickbooks_credit_memos.csv": 0, "xero_invoices.csv": 6, "xero_credit_notes.csv": 0}
+
+    # R14: every block deduction listed, blank invoice where none was issued
+    assert read_csv(home / "reports" / "prepaid_2026-05.csv") == [
+        {"period": "2026-05", "customer_id": "A", "block_id": "PB-A1", "hours_taken": "2.00",
+         "hours_left": "8.00", "invoice_number": "INV-202605-00001"},
+        {"period": "2026-05", "customer_id": "C", "block_id": "PB-C1", "hours_taken": "3.00",
+         "hours_left": "0.00", "invoice_number": ""},
+    ]
+    report = json.loads((home / "reports" / "quality_2026-05.json").read_text())
+    assert report["success"] is True
+    assert [t["ticket_id"] for t in report["findings"]["hourly_work_without_hours"]] == ["T-A7"]
+    assert [h["row_key"] for h in report["findings"]["held_rows"]] == ["T-Z1"]
+
+    assert finalized_count(home) == (1, 3, 7, 4)
+    with open_warehouse(home) as con:
+        assert con.execute("select invoice_count, grand_total from billing.finalized_months"
+                           ).fetchone() == (3, D("662.90"))
+
+
+def test_accounting_files_parse_back_with_totals(billing_home):
+    home = billing_home
+    assert bill(home, "2026-05") == 0
+    folder = home / "exports" / "2026-05"
+    totals = {i["invoice_number"]: D(i["total"]) for i in read_csv(folder / "invoices.csv")}
+    qbo = read_csv(folder / "quickbooks_invoices.csv")
+    assert list(qbo[0]) == exporters.QBO_INVOICE_HEADER
+    assert {r["InvoiceDate"] for r in qbo} == {"05/31/2026"}
+    assert {r["DueDate"] for r in qbo} == {"06/30/2026"}
+    assert {r["Terms"] for r in qbo} == {"Net 30"}
+    assert qbo[0]["Customer"] == "Acme Builders, Inc."
+    qbo_totals: dict[str, Decimal] = {}
+    for r in qbo:
+        assert D(r["ItemQuantity"]) * D(r["ItemRate"]) == D(r["ItemAmount"])
+        qbo_totals[r["InvoiceNo"]] = qbo_totals.get(r["InvoiceNo"], D(0)) + D(r["ItemAmount"])
+    assert qbo_totals == totals
+    prorated = [r for r in qbo if r["InvoiceNo"] == "INV-202605-00002"][0]
+    assert (prorated["ItemQuantity"], prorated["ItemRate"], prorated["ItemAmount"]) == (
+        "1", "12.90", "12.90")
+    assert "prorated: 2 x 12.50 = 25.00" in prorated["ItemDescription"]
+
+    xero = read_csv(folder / "xero_invoices.csv")
+    assert list(xero[0]) == exporters.XERO_INVOICE_HEADER
+    assert {r["InvoiceDate"] for r in xero} == {"31/05/2026"}
+    assert {r["DueDate"] for r in xero} == {"30/06/2026"}
+    assert {(r["AccountCode"], r["TaxType"], r["Currency"]) for r in xero} == {
+        ("200", "Tax Exempt", "USD")}
+    xero_totals: dict[str, Decimal] = {}
+    for r in xero:
+        xero_totals[r["InvoiceNumber"]] = xero_totals.get(r["InvoiceNumber"], D(0)) + (
+            D(r["Quantity"]) * D(r["UnitAmount"]))
+    assert xero_totals == totals
+    assert "PB-A1" not in (folder / "xero_invoices.csv").read_text()  # zero line left out
+
+
+def test_rerun_is_byte_identical_and_changes_nothing(billing_home, tmp_path, scenario, capsys):
+    home = billing_home
+    assert bill(home, "2026-05") == 0
+    first = snapshot(home / "exports" / "2026-05")
+    counts = finalized_count(home)
+    capsys.readouterr()
+    # billing a finalized month again: exit 0, nothing changes, differences reported (none)
+    assert bill(home, "2026-05") == 0
+    out = capsys.readouterr().out
+    assert "already finalized" in out and "nothing to carry forward" in out
+    assert snapshot(home / "exports" / "2026-05") == first
+    assert finalized_count(home) == counts
+
+    # the same inputs in another home give byte-identical files
+    from support_billing.warehouse import ensure_home
+
+    other = ensure_home(tmp_path / "other")
+    seed_raw(other)
+    assert bill(other, "2026-05") == 0
+    assert snapshot(other / "exports" / "2026-05") == first
+
+
+def test_gate_failure_exports_nothing(billing_home, scenario, capsys):
+    home = billing_home
+
+    def tamper(con, period):
+        con.execute("update main.invoice_lines set amount = 21.00 "
+                    "where source_ref = 'S-A2'")
+
+    scenario["after_build"].append(tamper)
+    assert bill(home, "2026-05") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: quality gate failed for 2026-05: ")
+    assert "invoices: invoice total = sum of its lines (1 rows)" in err[0]
+    assert "amount = quantity x unit price" in err[0]
+    assert not (home / "exports" / "2026-05").exists()
+    assert not list((home / "exports").glob(".tmp-*"))
+    assert not (home / "reports" / "prepaid_2026-05.csv").exists()
+    report = json.loads((home / "reports" / "quality_2026-05.json").read_text())
+    assert report["success"] is False
+    failing = {c["check"]: c for s in report["suites"] for c in s["checks"] if not c["success"]}
+    assert failing["invoice total = sum of its lines"]["unexpected_rows"] == ["INV-202605-00001"]
+    assert "FAIL invoice total = sum of its lines" in (
+        home / "reports" / "quality_2026-05.md").read_text()
+    assert finalized_count(home) == (0, 0, 0, 0)
+
+
+def test_corrupted_price_fails_the_gate(billing_home, scenario, capsys):
+    def corrupt(con, period):
+        con.execute("update main.invoice_lines set unit_price = 200.00, amount = 300.00 "
+                    "where line_type = 'implementation_hours'")
+        con.execute("update main.invoices set total = 400.00 where customer_id = 'A'")
+
+    scenario["after_build"].append(corrupt)
+    assert bill(billing_home, "2026-05") == 1
+    err = capsys.readouterr().err
+    assert "unit prices are price-book prices in force" in err
+    assert not (billing_home / "exports" / "2026-05").exists()
+
+
+def test_crash_mid_export_leaves_no_partial_folder(billing_home, monkeypatch, capsys):
+    home = billing_home
+    real = exporters._write_csv
+    calls = []
+
+    def dying(folder, name, header, rows):
+        calls.append(name)
+        if len(calls) == 3:
+            raise OSError("disk unplugged")
+        return real(folder, name, header, rows)
+
+    monkeypatch.setattr(exporters, "_write_csv", dying)
+    assert bill(home, "2026-05") == 1
+    assert "disk unplugged" in capsys.readouterr().err
+    assert not (home / "exports" / "2026-05").exists()
+    assert [p.name for p in (home / "exports").iterdir()] == []
+    assert finalized_count(home) == (0, 0, 0, 0)
+
+    # a stale temp folder from a killed process is cleaned by the next run
+    stale = home / "exports" / ".tmp-2026-05-999999"
+    stale.mkdir()
+    (stale / "invoices.csv").write_text("partial")
+    monkeypatch.setattr(exporters, "_write_csv", real)
+    assert bill(home, "2026-05") == 0
+    assert not stale.exists()
+    assert sorted(p.name for p in (home / "exports").iterdir()) == ["2026-05"]
+    assert finalized_count(home)[0] == 1
+
+
+def test_crash_between_publication_and_finalization(billing_home, monkeypatch, capsys):
+    home = billing_home
+    real = finalize.finalize_month
+
+    def dying(*args, **kwargs):
+        raise RuntimeError("killed before commit")
+
+    monkeypatch.setattr(finalize, "finalize_month", dying)
+    assert bill(home, "2026-05") == 1
+    published = snapshot(home / "exports" / "2026-05")
+    assert finalized_count(home) == (0, 0, 0, 0)
+    capsys.readouterr()
+
+    monkeypatch.setattr(finalize, "finalize_month", real)
+    assert bill(home, "2026-05") == 0
+    assert "published by an earlier run; it matches and is now finalized" in (
+        capsys.readouterr().out)
+    assert snapshot(home / "exports" / "2026-05") == published
+    assert finalized_count(home) == (1, 3, 7, 4)
+
+
+def test_preview_consumes_nothing_and_writes_only_under_preview(billing_home, capsys):
+    home = billing_home
+    current = periods.current_period()
+    assert bill(home, current, preview=True) == 0
+    assert bill(home, "2026-05", preview=True) == 0
+    assert sorted(p.name for p in (home / "exports").iterdir()) == ["_preview"]
+    assert sorted(p.name for p in (home / "exports" / "_preview").iterdir()) == sorted(
+        {current, "2026-05"})
+    assert sorted(p.name for p in (home / "reports").iterdir()) == ["_preview"]
+    assert (home / "reports" / "_preview" / "prepaid_2026-05.csv").exists()
+    assert finalized_count(home) == (0, 0, 0, 0)
+    preview = snapshot(home / "exports" / "_preview" / "2026-05")
+    # previewing again replaces the preview; the real run uses the same numbers (none consumed)
+    assert bill(home, "2026-05", preview=True) == 0
+    assert snapshot(home / "exports" / "_preview" / "2026-05") == preview
+    assert bill(home, "2026-05") == 0
+    assert snapshot(home / "exports" / "2026-05") == preview
+
+
+def test_unfinished_month_and_malformed_period_are_refused(home, capsys):
+    current = periods.current_period()
+    assert billing.cli_bill(home, current, False) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (f"error: {current} has not ended yet (America/Denver); bill it from "
+                           "the 1st of the next month, or use --preview")
+    assert billing.cli_bill(home, periods.shift_period(current, 3), False) == 1
+    for bad in ("2026-5", "2026-13", "May 2026", "2026/05", ""):
+        assert billing.cli_bill(home, bad, False) == 2
+        assert "--period must be a month written YYYY-MM" in capsys.readouterr().err
+    assert not (home / "warehouse.duckdb").exists()
+
+
+def test_months_are_billed_in_order(billing_home, scenario, capsys):
+    home = billing_home
+    assert bill(home, "2026-03") == 0
+    capsys.readouterr()
+    assert bill(home, "2026-05") == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: cannot bill 2026-05: earlier month(s) 2026-04 not finalized yet; months are "
+        "billed in order (R15), bill them first")
+    assert not (home / "exports" / "2026-05").exists()
+    assert bill(home, "2026-05", preview=True) == 0  # a preview may run at any time
+    assert bill(home, "2026-04") == 0
+    assert bill(home, "2026-05") == 0
+    with open_warehouse(home) as con:
+        assert finalize.finalized_periods(con) == ["2026-03", "2026-04", "2026-05"]
+
+
+def test_adjustments_credit_note_and_differences_of_a_finalized_month(
+        billing_home, scenario, capsys):
+    home = billing_home
+    scenario["months"] = ["2026-04", "2026-05"]
+    scenario["dev_hours"] = {("2026-04", "E")}
+    assert bill(home, "2026-04") == 0
+    # the April dev hours turn out not billable: April recomputes 500.00 lower
+    scenario["dev_hours"] = set()
+    capsys.readouterr()
+    assert bill(home, "2026-04") == 0
+    out = capsys.readouterr().out
+    assert "1 difference(s) totalling -500.00 would be carried forward" in out
+    assert ("E custom_development_hours: finalized 500.00, recomputed 0.00, difference -500.00"
+            in out)
+
+    assert bill(home, "2026-05") == 0
+    folder = home / "exports" / "2026-05"
+    invoices = read_csv(folder / "invoices.csv")
+    assert [(i["invoice_number"], i["document_type"], i["customer_id"], i["total"])
+            for i in invoices] == [
+        ("INV-202605-00001", "invoice", "A", "475.00"),
+        ("INV-202605-00002", "invoice", "B", "162.90"),
+        ("CN-202605-00001", "credit_note", "E", "-475.00"),
+    ]
+    adj = [ln for ln in read_csv(folder / "invoice_lines.csv")
+           if ln["line_type"] == "prior_period_adjustment"]
+    assert adj == [{
+        "invoice_number": "CN-202605-00001", "line_number": "2", "customer_id": "E",
+        "line_type": "prior_period_adjustment", "description": "Correction of 2026-04 "
+        "custom_development_hours", "quantity": "1", "unit_price": "-500.00",
+        "amount": "-500.00", "source_ref": "2026-04:INV-202604-00003:custom_development_hours",
+        "rule": "R15"}]
+    memos = read_csv(folder / "quickbooks_credit_memos.csv")
+    assert list(memos[0]) == exporters.QBO_CREDIT_MEMO_HEADER
+    assert [(m["CreditMemoNo"], m["CreditMemoDate"], m["ItemQuantity"], m["ItemRate"],
+             m["ItemAmount"]) for m in memos] == [
+        ("CN-202605-00001", "05/31/2026", "2", "-12.50", "-25.00"),
+        ("CN-202605-00001", "05/31/2026", "1", "500.00", "500.00"),
+    ]
+    assert sum(D(m["ItemAmount"]) for m in memos) == D("475.00")
+    notes = read_csv(folder / "xero_credit_notes.csv")
+    assert list(notes[0]) == exporters.XERO_CREDIT_NOTE_HEADER
+    assert sum(D(n["Quantity"]) * D(n["UnitAmount"]) for n in notes) == D("475.00")
+    assert {n["CreditNoteDate"] for n in notes} == {"31/05/2026"}
+    assert "CN-202605-00001" not in (folder / "quickbooks_invoices.csv").read_text()
+    with open_warehouse(home) as con:
+        assert con.execute(
+            "select adjusts_period, adjusts_line_type from billing.finalized_invoice_lines "
+            "where line_type = 'prior_period_adjustment'").fetchall() == [
+            ("2026-04", "custom_development_hours")]
+    capsys.readouterr()
+    assert bill(home, "2026-04") == 0  # the difference is now carried: nothing left
+    assert "nothing to carry forward" in capsys.readouterr().out
+
+
+def test_a_second_run_fails_fast_while_the_lock_is_held(billing_home, capsys):
+    with open(billing_home / ".bill.lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert bill(billing_home, "2026-05") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: another billing run is in progress")
+    assert not (billing_home / "exports" / "2026-05").exists()
+    assert bill(billing_home, "2026-05") == 0
+
+
+def test_rounding_of_scenario_is_hand_computed():
+    """The scenario's prorated line: 2 x 12.50 x 16/31 = 12.903... -> 12.90 (R7)."""
+    assert (D(2) * D("12.50") * 16 / 31).quantize(D("0.01"), ROUND_HALF_UP) == D("12.90")
+    assert date(2026, 5, 31) == periods.last_day("2026-05")
