@@ -8,7 +8,7 @@ also compare the whole build with the oracle.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -304,6 +304,14 @@ def test_r13_hours_split_across_two_blocks_with_billed_remainder(built):
     assert mart_lines(m, "2026-06", "HR") == [
         ("prepaid_hours_deduction", D("2.00"), D("0.00"), D("0.00"))
     ]
+    assert mart_lines(m, "2026-10", "HR") == [
+        ("implementation_hours", D("1.00"), D("250.00"), D("250.00")),
+        ("prepaid_hours_deduction", D("8.00"), D("0.00"), D("0.00")),
+    ]
+    # R14: the October deduction is listed with HR's invoice number, 0.00 hours left
+    ded = [(r["block_id"], r["hours_taken"], r["hours_left"], r["invoice_number"])
+           for r in m["prepaid_deductions"] if r["customer_id"] == "HR"]
+    assert ded == [("HR-P3", D("8.00"), D("0.00"), "INV-202610-00003")]
 
 
 # --------------------------------------------------------------------------- R14
@@ -316,14 +324,15 @@ def test_r14_invoices_of_the_period_numbered_in_customer_order(built):
     assert got == [
         ("INV-202610-00001", "CL", D("60.00")),
         ("INV-202610-00002", "GP", D("30.00")),
-        ("INV-202610-00003", "MG", D("25.00")),
-        ("INV-202610-00004", "MI", D("25.00")),
-        ("INV-202610-00005", "PY", D("80.00")),
-        ("INV-202610-00006", "RN", D("80.00")),
-        ("INV-202610-00007", "TC", D("30.00")),
-        ("INV-202610-00008", "UP", D("120.00")),
-        ("INV-202610-00009", "WA", D("110.00")),
-        ("INV-202610-00010", "WB", D("175.00")),
+        ("INV-202610-00003", "HR", D("250.00")),
+        ("INV-202610-00004", "MG", D("25.00")),
+        ("INV-202610-00005", "MI", D("25.00")),
+        ("INV-202610-00006", "PY", D("80.00")),
+        ("INV-202610-00007", "RN", D("80.00")),
+        ("INV-202610-00008", "TC", D("30.00")),
+        ("INV-202610-00009", "UP", D("120.00")),
+        ("INV-202610-00010", "WA", D("110.00")),
+        ("INV-202610-00011", "WB", D("175.00")),
     ]
     wb = next(r for r in m["invoices"] if r["customer_id"] == "WB")
     assert (wb["invoice_date"], wb["due_date"], wb["line_count"]) == (
@@ -353,7 +362,11 @@ def test_all_hand_scenarios_agree_with_the_oracle(built):
     _, m = built
     scenario = sc.all_hand_scenarios()
     res = _oracle_for(scenario, m)
-    diffs = sc.compare(res, m) + sc.compare_invoices(res, m, PERIOD)
+    diffs = (
+        sc.compare(res, m)
+        + sc.compare_invoices(res, m, PERIOD)
+        + sc.compare_prepaid(res, m, PERIOD)
+    )
     assert diffs == [], "\n".join(diffs)
 
 
@@ -375,7 +388,11 @@ def test_the_comparison_notices_a_one_cent_difference(built):
 EDITED_ROWS = [
     ("incident_rate_tier_3_plus", date(2026, 2, 1), D("10.01")),
     ("hourly_rate", date(2026, 5, 1), D("99.99")),
-    ("hourly_rate", date(2026, 5, 15), D("200.00")),
+    ("hourly_rate", date(2026, 5, 15), D("200.00")),  # first in force on a month's 1st: June
+    ("upfront_incident", date(2026, 8, 2), D("175.00")),  # September on
+    ("extra_incidents_per_year", date(2026, 6, 1), D("3")),  # Jan 1 rule: 2027 on
+    ("free_migrations_per_year", date(2027, 1, 1), D("0")),
+    ("payment_terms_days", date(2026, 10, 31), D("45")),  # in force on the invoice date
 ]
 
 
@@ -395,6 +412,33 @@ def half_cent_scenario():
     }
 
 
+def yearly_prices_scenario():
+    cid = "HY"
+    when = [(2026, 1, 5), (2026, 2, 5), (2026, 3, 5), (2026, 4, 5), (2026, 8, 5), (2026, 9, 5)]
+    return {
+        "customers": [{"customer_id": cid, "overage_policy": "upfront"}],
+        "subscriptions": [
+            {"subscription_id": "HY-PS", "customer_id": cid, "module": "pay_stubs",
+             "annual_incidents": 2, "start_date": "2026-01-01", "end_date": None},
+        ],
+        "tickets": [
+            {"ticket_id": f"HY-{i}", "customer_id": cid, "category": "admin_task",
+             "opened_at": datetime(y, mo, d, 17, tzinfo=timezone.utc)}
+            for i, (y, mo, d) in enumerate(when, 1)
+        ]
+        + [
+            {"ticket_id": "HY-M1", "customer_id": cid, "category": "server_migration",
+             "opened_at": datetime(2026, 11, 5, 17, tzinfo=timezone.utc)},
+            {"ticket_id": "HY-M2", "customer_id": cid, "category": "server_migration",
+             "opened_at": datetime(2027, 2, 5, 17, tzinfo=timezone.utc)},
+        ],
+    }
+
+
+def edited_prices_scenario():
+    return sc.merge_scenarios([half_cent_scenario(), yearly_prices_scenario()])
+
+
 @pytest.fixture(scope="module")
 def built_edited_prices(tmp_path_factory):
     """Seeds built, then price-book rows added (SPEC 2: prices change without code),
@@ -403,7 +447,7 @@ def built_edited_prices(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("prices") / "home"
     home.mkdir()
-    sc.write_scenario(home, half_cent_scenario())
+    sc.write_scenario(home, edited_prices_scenario())
     sc.build(home, PERIOD)
     con = sc._connect(home)
     try:
@@ -427,6 +471,23 @@ def test_r2_half_cent_rounds_up_with_edited_prices(built_edited_prices):
     assert mart_lines(m, "2026-04", "HC")[1] == ("training_hours", D("0.50"), D("250.00"), D("125.00"))
     assert mart_lines(m, "2026-05", "HC")[1] == ("training_hours", D("0.50"), D("99.99"), D("50.00"))
     assert mart_lines(m, "2026-06", "HC")[1] == ("training_hours", D("0.50"), D("200.00"), D("100.00"))
-    res = _oracle_for(half_cent_scenario(), m, price_book=DEFAULT_PRICE_BOOK + EDITED_ROWS)
-    diffs = sc.compare(res, m)
+
+
+
+def test_prices_upfront_price_of_the_month_and_yearly_benefits_from_jan_1(built_edited_prices):
+    _, m = built_edited_prices
+    assert mart_lines(m, "2026-08", "HY")[1] == (UPFRONT, D("1.00"), D("150.00"), D("150.00"))
+    assert mart_lines(m, "2026-09", "HY")[1] == (UPFRONT, D("1.00"), D("175.00"), D("175.00"))
+    assert usage(m, "HY", 2026)["allotment"] == 4  # extras 2: the row of Jan 1 2026
+    assert usage(m, "HY", 2027)["allotment"] == 5  # extras 3 from 2027
+    assert reason(m, "HY-M1") == "free_migration_benefit"
+    assert reason(m, "HY-M2") == "billable_category"  # no free migration in 2027
+    hy = next(r for r in m["invoices"] if r["customer_id"] == "HY")
+    assert (hy["invoice_date"], hy["due_date"]) == (date(2026, 10, 31), date(2026, 12, 15))
+
+
+def test_edited_prices_agree_with_the_oracle(built_edited_prices):
+    _, m = built_edited_prices
+    res = _oracle_for(edited_prices_scenario(), m, price_book=DEFAULT_PRICE_BOOK + EDITED_ROWS)
+    diffs = sc.compare(res, m) + sc.compare_invoices(res, m, PERIOD)
     assert diffs == [], "\n".join(diffs)

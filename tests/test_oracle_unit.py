@@ -355,6 +355,11 @@ def test_r13_hours_split_across_two_blocks_with_billed_remainder():
         ("2026-02", "HR-P1", D("0.50"), D("0.00")),
         ("2026-02", "HR-P2", D("3.00"), D("0.00")),
         ("2026-06", "HR-P3", D("2.00"), D("8.00")),
+        ("2026-10", "HR-P3", D("8.00"), D("0.00")),
+    ]
+    assert lines(res, "2026-10", "HR") == [
+        ("implementation_hours", D("1.00"), D("250.00"), D("250.00")),
+        ("prepaid_hours_deduction", D("8.00"), D("0.00"), D("0.00")),
     ]
 
 

@@ -263,6 +263,11 @@ class BillingOracle:
         self.years = years or self._years_in_data()
         self._active_cache: dict[tuple[str, date], bool] = {}
         self._allotment_cache: dict[tuple[str, date], int] = {}
+        self._sub_year_cache: dict[tuple[str, int], bool] = {}
+        self._first_active_cache: dict[tuple[str, int], date | None] = {}
+        self._subs_by_customer: dict[str, list[dict]] = {}
+        for s in self.subscriptions:
+            self._subs_by_customer.setdefault(s["customer_id"], []).append(s)
 
     # --- which years to bill: every year any input date falls in
     def _years_in_data(self) -> list[int]:
@@ -287,7 +292,7 @@ class BillingOracle:
         return sub["start_date"] <= d and (sub["end_date"] is None or d <= sub["end_date"])
 
     def subs_of(self, customer_id: str) -> list[dict]:
-        return [s for s in self.subscriptions if s["customer_id"] == customer_id]
+        return self._subs_by_customer.get(customer_id, [])
 
     def customer_active(self, customer_id: str, d: date) -> bool:
         key = (customer_id, d)
@@ -298,14 +303,34 @@ class BillingOracle:
     def sub_active_some_day(self, sub: dict, days: list[date]) -> bool:
         return any(self.sub_active(sub, d) for d in days)
 
+    def active_some_day_of_year(self, sub: dict, year: int) -> bool:
+        key = (sub["subscription_id"], year)
+        if key not in self._sub_year_cache:
+            days = days_between(date(year, 1, 1), date(year, 12, 31))
+            self._sub_year_cache[key] = self.sub_active_some_day(sub, days)
+        return self._sub_year_cache[key]
+
+    def first_active_day(self, customer_id: str, year: int) -> date | None:
+        """The first day of the year on which the customer is active (None: never)."""
+        key = (customer_id, year)
+        if key not in self._first_active_cache:
+            self._first_active_cache[key] = next(
+                (
+                    d
+                    for d in days_between(date(year, 1, 1), date(year, 12, 31))
+                    if self.customer_active(customer_id, d)
+                ),
+                None,
+            )
+        return self._first_active_cache[key]
+
     # --- R8
     def module_allotment(self, customer_id: str, module: str, d: date) -> int:
         year = d.year
-        year_days = days_between(date(year, 1, 1), date(year, 12, 31))
         in_year = [
             s
             for s in self.subs_of(customer_id)
-            if s["module"] == module and self.sub_active_some_day(s, year_days)
+            if s["module"] == module and self.active_some_day_of_year(s, year)
         ]
         started = [s for s in in_year if s["start_date"] <= d]
         total = 0
@@ -327,7 +352,8 @@ class BillingOracle:
     def _allotment(self, customer_id: str, d: date) -> int:
         modules = sorted({s["module"] for s in self.subs_of(customer_id)})
         total = sum(self.module_allotment(customer_id, m, d) for m in modules)
-        if any(self.customer_active(customer_id, e) for e in days_between(date(d.year, 1, 1), d)):
+        first_active = self.first_active_day(customer_id, d.year)
+        if first_active is not None and first_active <= d:  # active on some day of Y up to d
             total += int(self.book.value("extra_incidents_per_year", date(d.year, 1, 1)))
         return total
 

@@ -376,7 +376,8 @@ def prepaid_hours() -> dict:
     E2 Feb 5 training 4.25 -> P1 0.50, P2 3.00, 0.75 billed (187.50).
     E3 Feb 6 support 2.00 -> not billed, no deduction.
     E4 Feb 7 custom_development 1.25 -> no usable block (P3 bought later): 312.50.
-    E5 Jun 10 implementation 2.00 -> P3 (8.00 left). June: deduction only, no invoice."""
+    E5 Jun 10 implementation 2.00 -> P3 (8.00 left). June: deduction only, no invoice.
+    E6 Oct 5 implementation 9.00 -> P3 8.00 (0.00 left), 1.00 billed (250.00)."""
     cid = "HR"
     return {
         "customers": [{"customer_id": cid}],
@@ -391,6 +392,8 @@ def prepaid_hours() -> dict:
              "hours": "1.25", "activity": "custom_development"},
             {"entry_id": "HR-E5", "customer_id": cid, "work_date": "2026-06-10",
              "hours": "2.00", "activity": "implementation"},
+            {"entry_id": "HR-E6", "customer_id": cid, "work_date": "2026-10-05",
+             "hours": "9.00", "activity": "implementation"},
         ],
         "prepaid_hours": [
             {"block_id": "HR-P1", "customer_id": cid, "hours": "2.00", "purchased_on": "2026-01-10"},
@@ -648,3 +651,30 @@ def _fmt(lines):
     return "[" + "; ".join(
         f"{t} {q} x {u} = {a}" + (f" ({s})" if s else "") for t, q, u, a, s in lines
     ) + "]"
+
+
+def compare_prepaid(oracle, marts: dict, period: str, customers: set[str] | None = None):
+    """R13/R14 for the built period: block deductions, hours left, invoice number or blank."""
+    diffs = []
+
+    def mine(cid):
+        return customers is None or cid in customers
+
+    inv_no = {r["customer_id"]: r["invoice_number"] for r in marts["invoices"]}
+    got = {(r["customer_id"], r["block_id"]): (r["hours_taken"], r["hours_left"],
+                                              r["invoice_number"])
+           for r in marts["prepaid_deductions"] if mine(r["customer_id"])}
+    exp = {}
+    for d in oracle.deductions:
+        if d["period"] == period and mine(d["customer_id"]):
+            has_invoice = (period, d["customer_id"]) in oracle.invoices
+            exp[(d["customer_id"], d["block_id"])] = (
+                d["hours_taken"], d["hours_left"],
+                inv_no.get(d["customer_id"]) if has_invoice else None)
+    for k in sorted(set(got) | set(exp)):
+        if got.get(k) != exp.get(k):
+            diffs.append(f"R13 prepaid {period} {k}: (taken, left, invoice) expected "
+                         f"{exp.get(k)} got {got.get(k)}")
+        if k in exp and exp[k][2] is None and (period, k[0]) in oracle.invoices:
+            diffs.append(f"R14 prepaid {period} {k}: customer has an invoice but none in marts")
+    return diffs
