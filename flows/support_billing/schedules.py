@@ -1,8 +1,127 @@
-"""Placeholder: filled in by its issue."""
+"""`support-billing serve`: the schedules ops keep running (SPEC section 6).
+
+Two Prefect deployments, served by this process (``prefect.serve``):
+
+- ``monthly-billing/monthly-billing``: cron ``0 6 1 * *`` in America/Denver, 06:00 on
+  the 1st of each month: the billing flow (``billing.monthly_billing``) for the previous
+  month, what ``support-billing bill`` does without options.
+- ``year-refresh/year-refresh``: cron ``5 0 1 1 *`` in America/Denver, 00:05 on Jan 1:
+  ``refresh`` for the new year (the current year in Denver when it runs).
+
+Schedules only fire when the Prefect API this process talks to runs its scheduler
+service: a Prefect server (``prefect server start``) named by ``PREFECT_API_URL``. The
+temporary server Prefect starts when no API URL is set runs no scheduler, so ``serve``
+refuses to start without one. ``--run-once bill|refresh`` runs one job now, in this
+process, and exits with its status (it works with the temporary server).
+See docs/operations.md.
+"""
+
+from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+from prefect import flow
+from prefect.states import Completed, Failed
+
+TIMEZONE = "America/Denver"
+BILLING_CRON = "0 6 1 * *"
+REFRESH_CRON = "5 0 1 1 *"
+BILLING_DEPLOYMENT = "monthly-billing"
+REFRESH_DEPLOYMENT = "year-refresh"
+TAGS = ["support-billing"]
+RUN_ONCE_JOBS = ("bill", "refresh")
 
 
-def cli_serve(*args, **kwargs) -> int:
-    print("error: 'cli_serve' is not available yet", file=sys.stderr)
-    return 2
+@flow(name="scheduled-billing", description="Monthly billing of the previous month (bill).")
+def monthly_billing_job(home: str):
+    """Fallback when ``billing.monthly_billing`` is not there: run `support-billing bill`
+    for the previous month (Mountain time), as finance would."""
+    from .billing import cli_bill
+
+    status = cli_bill(Path(home), None, False)
+    if status != 0:
+        return Failed(message=f"bill exited with status {status}")
+    return Completed(message="bill succeeded", data=status)
+
+
+def billing_flow():
+    """The monthly billing flow (``billing.monthly_billing``, parameters home, period=None
+    meaning the previous month, preview=False); imported lazily."""
+    from . import billing
+
+    return getattr(billing, "monthly_billing", None) or monthly_billing_job
+
+
+def build_deployments(home: Path) -> list:
+    """The two deployments (prefect RunnerDeployment objects), not yet registered.
+
+    ``home`` is resolved to an absolute path and passed to every run as a parameter.
+    """
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+
+    from .yearend import year_refresh_flow
+
+    home_str = str(Path(home).expanduser().resolve())
+    billing = billing_flow().to_deployment(
+        BILLING_DEPLOYMENT,
+        schedules=[Cron(BILLING_CRON, timezone=TIMEZONE)],
+        parameters={"home": home_str},
+        description="06:00 on the 1st of each month (America/Denver): bill the previous month.",
+        tags=TAGS,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    refresh = year_refresh_flow.to_deployment(
+        REFRESH_DEPLOYMENT,
+        schedules=[Cron(REFRESH_CRON, timezone=TIMEZONE)],
+        parameters={"home": home_str, "year": None, "preview": False},
+        description="00:05 on January 1 (America/Denver): close the old year, open the new one.",
+        tags=TAGS,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    return [billing, refresh]
+
+
+def api_url() -> str | None:
+    """The Prefect API URL in force (PREFECT_API_URL or a Prefect profile), if any."""
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url
+
+
+def run_job(home: Path, job: str) -> int:
+    """Run one job now, in this process; 0 when its flow run completed, else 1."""
+    if job == "refresh":
+        from .yearend import cli_refresh, current_year_denver
+
+        return cli_refresh(home, current_year_denver(), False)
+    from .billing import cli_bill
+
+    return cli_bill(Path(home).resolve(), None, False)
+
+
+def cli_serve(home: Path, run_once: str | None = None) -> int:
+    """`support-billing serve [--run-once bill|refresh]`."""
+    if run_once is not None:
+        if run_once not in RUN_ONCE_JOBS:
+            print(
+                f"error: --run-once must be one of {', '.join(RUN_ONCE_JOBS)}, not {run_once!r}",
+                file=sys.stderr,
+            )
+            return 2
+        return run_job(Path(home), run_once)
+
+    if not api_url():
+        print(
+            "error: serve needs a Prefect server that runs the scheduler: start one with "
+            "'prefect server start' and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api); "
+            "see docs/operations.md ('--run-once bill|refresh' works without one)",
+            file=sys.stderr,
+        )
+        return 1
+    import prefect
+
+    deployments = build_deployments(Path(home))
+    prefect.serve(*deployments)
+    return 0

@@ -23,11 +23,13 @@ atomically (temporary file + rename); an identical file is not rewritten.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -305,6 +307,29 @@ class RefreshOutcome:
     allotment_rows: int = 0
 
 
+LOCK_FILE = ".bill.lock"  # the same lock file as the monthly billing flow (billing.py)
+
+
+@contextmanager
+def home_lock(home: Path):
+    """Hold ``HOME/.bill.lock`` (fcntl.flock, exclusive, non-blocking), the lock the monthly
+    billing flow holds: a refresh's dbt build rebuilds the period models (var ``period``)
+    and must never run between a billing run's build and its export."""
+    path = Path(home) / LOCK_FILE
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RefreshError(
+                f"a billing run or another refresh is in progress (lock {path} is held); "
+                f"try again later"
+            ) from None
+        try:
+            yield path
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def _build_models(home: Path) -> None:
     from .dbt_runner import build
     from .warehouse import open_warehouse, warehouse_path
@@ -335,10 +360,17 @@ def run_refresh(home: Path, year: int, preview: bool = False, build_models: bool
 
     home = Path(home)
     check_year(year, preview)
+    ensure_home(home)
+    with home_lock(home):
+        return _refresh_locked(home, year, preview, build_models)
+
+
+def _refresh_locked(home: Path, year: int, preview: bool, build_models: bool) -> RefreshOutcome:
+    from .warehouse import connect
+
     closed_year = year - 1
     if build_models:
         _build_models(home)
-    ensure_home(home)
     folder = home / "reports" / ("_preview" if preview else "")
     ye_path = folder / f"year_end_{closed_year}.csv"
     al_path = folder / f"allotments_{year}.csv"
@@ -449,8 +481,7 @@ def year_refresh_flow(home: str, year: int | None = None, preview: bool = False)
         year = current_year_denver()
     try:
         outcome = run_refresh(Path(home), year, preview)
-    except RefreshError as exc:
-        logger.error(str(exc))
+    except RefreshError as exc:  # Prefect logs the failed state with this message
         return Failed(message=str(exc))
     for line in outcome.messages:
         logger.info(line)
