@@ -5,7 +5,8 @@ The business-hours calculation itself has dbt unit tests with hand-computed case
 (_analytics__models.yml); here every ticket of the dataset is checked against an
 independent Python computation (one day at a time, holidays read from the seed CSV).
 
-`build_analytics_warehouse` is also used by test_notebooks.py.
+`shared_analytics_home` (the built warehouse, once per session) is also used by
+test_notebooks.py.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def build_analytics_warehouse(home: Path) -> None:
             )
         for i, (sid, cid, module, n, start, end) in enumerate(SUBSCRIPTIONS, 2):
             con.execute(
-                "insert into raw.subscriptions values (?, ?, ?, ?, ?, ?, 'subscriptions.csv', ?, 1)",
+                "insert into raw.subscriptions values"
+                " (?, ?, ?, ?, ?, ?, 'subscriptions.csv', ?, 1)",
                 [sid, cid, module, n, start, end, i],
             )
         for i, t in enumerate(tickets(), 2):
@@ -146,7 +148,8 @@ def build_analytics_warehouse(home: Path) -> None:
             )
         for i, (eid, cid, day, hours, activity) in enumerate(TIMESHEETS, 2):
             con.execute(
-                "insert into raw.timesheets values (?, ?, ?, ?, ?, null, 'x', 'timesheets.csv', ?, 1)",
+                "insert into raw.timesheets values"
+                " (?, ?, ?, ?, ?, null, 'x', 'timesheets.csv', ?, 1)",
                 [eid, cid, day, hours, activity, i],
             )
         for i, (bid, cid, hours, bought) in enumerate(PREPAID, 2):
@@ -199,13 +202,24 @@ def expected_billable_by_customer() -> dict[str, int]:
 # ------------------------------------------------------------------------ tests
 
 
-@pytest.fixture(scope="module")
-def analytics_home(tmp_path_factory) -> Path:
+_SHARED: dict[str, Path] = {}
+
+
+def shared_analytics_home(tmp_path_factory) -> Path:
+    """The dataset's warehouse, built once per test session (this module and
+    test_notebooks.py only read it)."""
     from support_billing.warehouse import ensure_home
 
-    home = ensure_home(tmp_path_factory.mktemp("analytics") / "home")
-    build_analytics_warehouse(home)
-    return home
+    if "home" not in _SHARED:
+        home = ensure_home(tmp_path_factory.mktemp("analytics") / "home")
+        build_analytics_warehouse(home)
+        _SHARED["home"] = home
+    return _SHARED["home"]
+
+
+@pytest.fixture(scope="module")
+def analytics_home(tmp_path_factory) -> Path:
+    return shared_analytics_home(tmp_path_factory)
 
 
 def test_response_times_match_independent_computation(analytics_home):
@@ -222,7 +236,8 @@ def test_response_times_match_independent_computation(analytics_home):
         assert row.within_promise == (expected[row.ticket_id] <= 24 * 3600)
         assert row.business_hours == pytest.approx(round(expected[row.ticket_id] / 3600, 2))
     assert "T900" not in got  # void
-    assert "T900" in set(analysis.response_times(analytics_home, YEAR, include_void=True)["ticket_id"])
+    with_void = analysis.response_times(analytics_home, YEAR, include_void=True)
+    assert "T900" in set(with_void["ticket_id"])
 
 
 def test_holiday_is_not_a_business_day(analytics_home):
@@ -283,10 +298,13 @@ def test_usage_vs_allotment(analytics_home):
 def test_closest_to_running_out(analytics_home):
     from support_billing import analysis
 
+    # A and B have used everything; D has 1 left, C has 5.
     df = analysis.closest_to_running_out(analytics_home, YEAR, 3)
-    # A and B have nothing left (A has the larger overage), D has 1 left, C has 5.
-    assert list(df["customer_id"]) == ["A", "B", "D"]
-    assert list(df["remaining"]) == [0, 0, 1]
+    assert list(df["customer_id"]) == ["D", "C"]
+    assert list(df["remaining"]) == [1, 5]
+    df = analysis.closest_to_running_out(analytics_home, YEAR, 3, include_exhausted=True)
+    assert list(df["customer_id"]) == ["A", "B", "D"]  # A has the larger overage
+    assert analysis.exhausted_customers(analytics_home, YEAR) == 2
 
 
 def test_incident_usage_monthly(analytics_home):

@@ -84,19 +84,29 @@ def query(home, sql: str, params: list | dict | None = None, wait: float = DEFAU
         con.close()
 
 
-def latest_year(home) -> int:
-    """The latest year with a ticket (Mountain time), else the current year."""
-    df = query(home, "select max(opened_year) as y from stg_exports__tickets")
-    value = df["y"].iloc[0] if len(df) else None
-    if value is None or pd.isna(value):
+def default_year(home) -> int:
+    """The year (Mountain time) with the most tickets, the latest on a tie; the current
+    year when there are none. (Not simply the latest year: a few tickets opened just after
+    New Year would otherwise make a nearly empty year the default.)"""
+    df = query(
+        home,
+        """
+        select opened_year as y
+        from stg_exports__tickets
+        group by opened_year
+        order by count(*) desc, opened_year desc
+        limit 1
+        """,
+    )
+    if not len(df) or pd.isna(df["y"].iloc[0]):
         return datetime.now(BUSINESS_TZ).year
-    return int(value)
+    return int(df["y"].iloc[0])
 
 
 def resolve_year(home, year) -> int:
-    """``year`` as an int; None or "" means :func:`latest_year`."""
+    """``year`` as an int; None or "" means :func:`default_year`."""
     if year is None or (isinstance(year, str) and not year.strip()):
-        return latest_year(home)
+        return default_year(home)
     return int(year)
 
 
@@ -137,11 +147,16 @@ def monthly_usage(home, year, customer_id: str | None = None) -> pd.DataFrame:
     return query(home, sql + " order by customer_id, month", params)
 
 
-def closest_to_running_out(home, year, n: int = 10) -> pd.DataFrame:
-    """The n customers (with an allotment) with the least allotment left for the year:
-    fewest remaining first, then the largest share used, then the most overage."""
+def closest_to_running_out(
+    home, year, n: int = 10, include_exhausted: bool = False
+) -> pd.DataFrame:
+    """The n customers with the least allotment left for the year, among those that still
+    have some (``include_exhausted`` keeps those already at 0 too, first): fewest remaining
+    first, then the largest share used, then the most overage, then customer_id."""
     df = usage_vs_allotment(home, year)
     df = df[df["allotment"] > 0].copy()
+    if not include_exhausted:
+        df = df[df["remaining"] > 0]
     df["used_share"] = df["covered"] / df["allotment"]
     df = df.sort_values(
         ["remaining", "used_share", "overage", "customer_id"],
@@ -149,6 +164,12 @@ def closest_to_running_out(home, year, n: int = 10) -> pd.DataFrame:
         kind="mergesort",
     )
     return df.head(int(n)).reset_index(drop=True)
+
+
+def exhausted_customers(home, year) -> int:
+    """How many customers have used up their allotment for the year (remaining 0)."""
+    df = usage_vs_allotment(home, year)
+    return int(((df["allotment"] > 0) & (df["remaining"] == 0)).sum())
 
 
 def overage_revenue_by_month(home, year) -> pd.DataFrame:
