@@ -255,34 +255,36 @@ def _ingest_callable():
 
 
 def _call_ingest(fn, home: Path, paths: list[Path]):
+    """Call the ingest flow (as a subflow) or ``ingest_paths`` with plain values."""
     target = getattr(fn, "fn", fn)
     params = list(inspect.signature(target).parameters)
-    kwargs = {}
-    if "home" in params:
-        kwargs["home"] = home
-    for name in ("paths", "inputs", "sources"):
-        if name in params:
-            kwargs[name] = paths
-            break
-    if len(kwargs) == 2:
-        return fn(**kwargs)
-    return fn(home, paths)
+    if params[:2] == ["home", "paths"]:
+        return fn(home=str(home), paths=[str(p) for p in paths])
+    return fn(str(home), [str(p) for p in paths])
 
 
-@task(name="ingest-inbox", cache_policy=NO_CACHE)
-def ingest_task(home: str) -> dict:
-    """Ingest HOME/inbox through the ingest flow (R-IN1..R-IN5); skipped with a warning
-    while the ingest module is not available."""
+def run_ingest(home: str) -> dict:
+    """Ingest HOME/inbox through the ingest flow, as a subflow (R-IN1..R-IN5). A refused
+    file (R-IN2) is reported and billing goes on with what is loaded."""
     fn, name = _ingest_callable()
     if fn is None:
         _log().warning("ingest skipped: %s", name)
         print(f"warning: ingest skipped: {name}", file=sys.stderr, flush=True)
         return {"skipped": True, "reason": name}
     inbox = Path(home) / "inbox"
-    result = _call_ingest(fn, Path(home), [inbox])
-    if isinstance(result, int) and not isinstance(result, bool) and result != 0:
-        return {"skipped": False, "via": name, "error": f"ingest of {inbox} failed (status {result})"}
-    return {"skipped": False, "via": name}
+    summary = _call_ingest(fn, Path(home), [inbox])
+    out: dict = {"skipped": False, "via": name}
+    if hasattr(summary, "files"):
+        totals = summary.totals() if hasattr(summary, "totals") else {}
+        files = [f for f in summary.files if getattr(f, "status", "") != "skipped"]
+        say(f"    {len(files)} new file(s): {totals.get('rows_loaded', 0)} rows loaded, "
+            f"{totals.get('rows_rejected', 0)} rejected, {totals.get('rows_held', 0)} held")
+        for problem in getattr(summary, "problems", []):
+            print(f"warning: ingest: {problem}", file=sys.stderr, flush=True)
+        for f in getattr(summary, "refused", []):
+            print(f"warning: ingest refused {f.path}: {f.message}", file=sys.stderr, flush=True)
+        out["exit_code"] = getattr(summary, "exit_code", 0)
+    return out
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
@@ -476,7 +478,7 @@ def _bill(home: str, period: str, preview: bool) -> dict:
                 finalize.check_order(con, period)
         say(f"support-billing bill: {mode}{period} (home {home})")
         with _stage("ingest", timings):
-            _check(ingest_task(home))
+            run_ingest(home)
         with _stage("build", timings):
             _check(build_task(home, period))
 
