@@ -48,6 +48,7 @@ class FileScan:
 class Header:
     names: list[str]  # normalized (trimmed, lower case), one per field
     positions: dict[str, int]  # known column -> field index
+    lines: int = 1  # physical lines of the header row
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,10 +155,12 @@ def read_header(scan: FileScan, kind: str) -> Header:
     if scan.size == 0:
         raise FileRefused("the file is empty (no header row)")
     with open(scan.path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
         try:
-            row = next(csv.reader(fh, strict=True), None)
+            row = next(reader, None)
         except csv.Error as exc:
             raise FileRefused(f"not parseable as CSV: {exc} (line 1)") from None
+        header_lines = reader.line_num
     if not row or all(not v.strip() for v in row):
         raise FileRefused("the first line is not a header row")
     names = [v.strip().lower() for v in row]
@@ -175,86 +178,60 @@ def read_header(scan: FileScan, kind: str) -> Header:
             f"missing required column{plural} {', '.join(missing)} "
             f"(header: {', '.join(v.strip() for v in row)})"
         )
-    return Header(names, positions)
+    return Header(names, positions, header_lines)
 
 
 # ---------------------------------------------------------------------------------------
-# Parsing into _ing_src
+# Parsing: the source relation (rid, line, line_end, nf, c0..c{N-1})
 # ---------------------------------------------------------------------------------------
 
 
-def load_source(con: duckdb.DuckDBPyConnection, scan: FileScan, header: Header) -> str:
-    """Create the temp relation _ing_src for the file; return which path was used."""
-    drop_source(con)
-    n = len(header.names)
-    if _fast_path(con, scan, n):
-        return "duckdb"
-    _python_path(con, scan, n)
-    return "python"
-
-
-def drop_source(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP VIEW IF EXISTS _ing_src")
-    con.execute("DROP TABLE IF EXISTS _ing_src")
-    con.execute("DROP TABLE IF EXISTS _ing_csv")
-    con.execute("DROP TABLE IF EXISTS _ing_lines")
-    try:
-        con.unregister("_ing_arrow")
-    except Exception:  # noqa: BLE001 - not registered
-        pass
-
-
-def _fast_path(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> bool:
+def fast_source_sql(scan: FileScan, n: int) -> str:
+    """DuckDB's reader as a relation, streamed (not materialized). rid 1.. = data rows,
+    line = physical line where the row starts, line_end = where it ends. Fails at run time
+    (duckdb.Error) on ragged rows or broken quoting; its line numbers are then checked by
+    ``fast_lines_ok`` (blank lines are skipped silently by DuckDB)."""
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n))
-    try:
-        con.execute(
-            f"CREATE TEMP TABLE _ing_csv AS SELECT * FROM read_csv({q(str(scan.path))}, "
-            f"columns = {{{cols}}}, header = false, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-            f"encoding = 'utf-8', max_line_size = 67108864)"
+    fields = ", ".join(f"c{i}" for i in range(n))
+    reader = (
+        f"read_csv({q(str(scan.path))}, columns = {{{cols}}}, header = false, "
+        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+        f"null_padding = false, encoding = 'utf-8', max_line_size = 67108864)"
+    )
+    if not scan.has_quote:  # no quoted fields, so no newline inside a field
+        return (
+            f"SELECT rid - 1 AS rid, rid AS line, rid AS line_end, {n} AS nf, {fields} FROM "
+            f"(SELECT row_number() OVER () AS rid, * FROM {reader}) WHERE rid > 1"
         )
-    except duckdb.Error:
-        con.execute("DROP TABLE IF EXISTS _ing_csv")
-        return False
-    rows = con.execute("SELECT count(*) FROM _ing_csv").fetchone()[0]
-    lines = physical_lines(scan)
-    # Newlines inside quoted fields (only possible when the file has a quote character).
-    nl = " + ".join(
+    count = " + ".join(
         f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(n)
     )
-    embedded = 0
-    if scan.has_quote:
-        embedded = con.execute(f"SELECT coalesce(sum({nl}), 0) FROM _ing_csv").fetchone()[0]
-    if rows + embedded != lines:  # blank lines, bare CR line ends...: not trusted
-        con.execute("DROP TABLE _ing_csv")
-        return False
-    if embedded == 0:
-        fields = ", ".join(f"c{i}" for i in range(n))
-        con.execute(
-            f"CREATE TEMP VIEW _ing_src AS SELECT rowid AS rid, rowid + 1 AS line, {n} AS nf, "
-            f"{fields} FROM _ing_csv WHERE rowid > 0"
-        )
-        return True
-    con.execute(
-        f"CREATE TEMP TABLE _ing_lines AS SELECT rowid AS rid, rowid + 1 + coalesce(sum({nl}) "
-        f"OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS line "
-        f"FROM _ing_csv"
+    any_nl = " OR ".join(f"contains(c{i}, chr(10))" for i in range(n))
+    return (
+        f"SELECT rid - 1 AS rid, line, line + nl AS line_end, {n} AS nf, {fields} FROM ("
+        f"SELECT rid, nl, rid + sum(nl) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+        f"- nl AS line, {fields} FROM (SELECT row_number() OVER () AS rid, "
+        f"CASE WHEN {any_nl} THEN {count} ELSE 0 END AS nl, * FROM {reader})) WHERE rid > 1"
     )
-    con.execute(
-        f"CREATE TEMP VIEW _ing_src AS SELECT c.rowid AS rid, l.line, {n} AS nf, "
-        f"{', '.join(f'c.c{i}' for i in range(n))} FROM _ing_csv c "
-        f"JOIN _ing_lines l ON l.rid = c.rowid WHERE c.rowid > 0"
-    )
-    return True
 
 
-def _python_path(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> None:
+def fast_lines_ok(scan: FileScan, header: Header, rows: int, last_line_end: int | None) -> bool:
+    """The fast path accounted for every physical line (no blank line skipped, no bare CR
+    line ends): the last row ends on the file's last line."""
+    end = last_line_end if rows else header.lines
+    return end == physical_lines(scan)
+
+
+def python_source(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> str:
+    """Parse with Python's csv module (exact line numbers, ragged rows kept with their
+    field count) into the temp table _ing_src; return the relation SQL."""
     import pyarrow as pa
 
     text = scan.path.read_bytes().decode("utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rids: list[int] = []
     lines: list[int] = []
+    ends: list[int] = []
     nfs: list[int] = []
     cols: list[list[str | None]] = [[] for _ in range(n)]
     prev = 0
@@ -272,6 +249,7 @@ def _python_path(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> None
             rid += 1
             rids.append(rid)
             lines.append(start)
+            ends.append(prev)
             nfs.append(len(row))
             for i in range(n):
                 cols[i].append(row[i] if i < len(row) else None)
@@ -279,9 +257,17 @@ def _python_path(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> None
         raise FileRefused(f"not parseable as CSV: {exc} (line {reader.line_num})") from None
     table = pa.table(
         {"rid": pa.array(rids, pa.int64()), "line": pa.array(lines, pa.int64()),
-         "nf": pa.array(nfs, pa.int64()),
+         "line_end": pa.array(ends, pa.int64()), "nf": pa.array(nfs, pa.int64()),
          **{f"c{i}": pa.array(cols[i], pa.string()) for i in range(n)}}
     )
+    con.execute("DROP TABLE IF EXISTS _ing_src")
     con.register("_ing_arrow", table)
-    con.execute("CREATE TEMP TABLE _ing_src AS SELECT * FROM _ing_arrow")
-    con.unregister("_ing_arrow")
+    try:
+        con.execute("CREATE TEMP TABLE _ing_src AS SELECT * FROM _ing_arrow")
+    finally:
+        con.unregister("_ing_arrow")
+    return "SELECT * FROM _ing_src"
+
+
+def drop_source(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE IF EXISTS _ing_src")

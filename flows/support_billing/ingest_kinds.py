@@ -207,22 +207,101 @@ def _module_norm_sql(r: str) -> str:
 
 
 def denver_to_utc_sql(local: str) -> str:
-    """A naive America/Denver local TIMESTAMP -> TIMESTAMPTZ instant (R1).
+    """A naive America/Denver local TIMESTAMP -> TIMESTAMPTZ instant (R1), with ICU.
 
     Mountain time is UTC-6 (MDT) or UTC-7 (MST). If local+6h maps back to the same local
     time it is valid (summer, or the earlier instant of an ambiguous autumn time);
     otherwise local+7h (winter, or a time in the spring gap, which moves forward one
-    hour). Same result as Python zoneinfo with fold=0.
+    hour). Same result as Python zoneinfo with fold=0. Used for years outside the
+    precomputed table of ``denver_dst_table``.
     """
     a = f"timezone('UTC', {local} + INTERVAL 6 HOUR)"
     b = f"timezone('UTC', {local} + INTERVAL 7 HOUR)"
     return f"(CASE WHEN timezone('America/Denver', {a}) = {local} THEN {a} ELSE {b} END)"
 
 
-def typed_sql(kind: Kind) -> tuple[list[str], list[str]]:
-    """(helper expressions over r_* columns, typed expressions t_*) for stage B."""
+DST_FIRST_YEAR, DST_LAST_YEAR = 1970, 2100
+HOUR_US = 3_600_000_000
+
+
+@lru_cache(maxsize=1)
+def denver_dst_table() -> tuple[tuple[int, int] | None, ...]:
+    """Per year DST_FIRST_YEAR..DST_LAST_YEAR: (s, e) as epoch microseconds of local wall
+    times, such that a naive local time n is daylight time (UTC-6) exactly when
+    s <= n < e, with the R1 choices built in (a time in the spring gap is standard time,
+    i.e. moves forward one hour; an ambiguous autumn time is the earlier, daylight
+    instant). None for a year whose pattern is not one MST->MDT->MST cycle (the SQL then
+    falls back to ICU). Derived from Python zoneinfo, the reference of R1.
+    """
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    den = ZoneInfo("America/Denver")
+    utc = timezone.utc
+    out: list[tuple[int, int] | None] = []
+
+    def off(t: datetime) -> timedelta:
+        return t.astimezone(den).utcoffset()
+
+    for year in range(DST_FIRST_YEAR, DST_LAST_YEAR + 1):
+        t = datetime(year, 1, 1, 12, tzinfo=utc)
+        transitions = []
+        prev = off(t)
+        if prev != timedelta(hours=-7):
+            out.append(None)
+            continue
+        for _day in range(366):
+            nxt = t + timedelta(days=1)
+            if nxt.year != year:
+                break
+            o = off(nxt)
+            if o != prev:
+                h = t
+                while off(h + timedelta(hours=1)) == prev:
+                    h += timedelta(hours=1)
+                transitions.append((h + timedelta(hours=1), prev, o))
+                prev = o
+            t = nxt
+        if (
+            len(transitions) == 2
+            and transitions[0][1:] == (timedelta(hours=-7), timedelta(hours=-6))
+            and transitions[1][1:] == (timedelta(hours=-6), timedelta(hours=-7))
+        ):
+            epoch = datetime(1970, 1, 1, tzinfo=utc)
+            start_utc, end_utc = transitions[0][0], transitions[1][0]
+            s = (start_utc - epoch) // timedelta(microseconds=1) - 6 * HOUR_US
+            e = (end_utc - epoch) // timedelta(microseconds=1) - 6 * HOUR_US
+            out.append((s, e))
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+def denver_us_sql(u: str, year: str) -> str:
+    """Naive Mountain local time as epoch microseconds ``u`` (BIGINT) of year ``year`` ->
+    the UTC instant as epoch microseconds (R1). Table lookup, ICU outside the table."""
+    table = denver_dst_table()
+    starts = "[" + ", ".join("NULL" if v is None else str(v[0]) for v in table) + "]"
+    ends = "[" + ", ".join("NULL" if v is None else str(v[1]) for v in table) + "]"
+    idx = f"({year} - {DST_FIRST_YEAR - 1})"
+    s = f"list_extract({starts}::BIGINT[], {idx})"
+    e = f"list_extract({ends}::BIGINT[], {idx})"
+    icu = f"epoch_us({denver_to_utc_sql(f'make_timestamp({u})')})"
+    return (
+        f"CASE WHEN {year} BETWEEN {DST_FIRST_YEAR} AND {DST_LAST_YEAR} AND {s} IS NOT NULL "
+        f"THEN {u} + {HOUR_US} * (CASE WHEN {u} >= {s} AND {u} < {e} THEN 6 ELSE 7 END) "
+        f"ELSE {icu} END"
+    )
+
+
+def typed_sql(kind: Kind) -> tuple[list[str], list[str], list[str]]:
+    """SQL over the raw r_* columns: (helpers, step-1 typed t_*, step-2 typed t_*).
+
+    Step 1 is materialized, so step 2 and the reasons read its columns without
+    recomputing them; the timestamps are finished in step 2 from their step-1 parts."""
     helpers: list[str] = []
     typed: list[str] = []
+    step2: list[str] = []
     mods = modules()
     for c in kind.columns:
         r = ident("r_" + c.name)
@@ -251,27 +330,27 @@ def typed_sql(kind: Kind) -> tuple[list[str], list[str]]:
                 f"THEN try_cast({r} AS DATE) END AS {t}"
             )
         elif c.type == "timestamp":
-            tzlen = ident("tzlen_" + c.name)
-            local = ident("loc_" + c.name)
-            helpers.append(
-                f"CASE WHEN NOT (regexp_full_match({r}, {q(TS_REGEX)}) AND {r} NOT LIKE '0000%') "
-                f"THEN NULL WHEN {r} LIKE '%Z' THEN 1 "
-                f"WHEN regexp_full_match({r}, '.*[+-]\\d{{2}}:\\d{{2}}') THEN 6 ELSE 0 END AS {tzlen}"
-            )
-            helpers.append(
-                f"CASE WHEN {tzlen} IS NOT NULL THEN try_cast(replace(left({r}, "
-                f"length({r}) - {tzlen}), 'T', ' ') AS TIMESTAMP) END AS {local}"
-            )
-            offmin = (
-                f"((CASE WHEN substr({r}, -6, 1) = '-' THEN -1 ELSE 1 END) * "
-                f"(try_cast(substr({r}, -5, 2) AS INTEGER) * 60 + "
-                f"try_cast(substr({r}, -2, 2) AS INTEGER)))"
+            # Step 1: u_x = the wall-clock time as epoch microseconds (NULL when the text
+            # is not a valid timestamp), z_x = the offset in minutes (NULL when naive).
+            u = ident("u_" + c.name)
+            z = ident("z_" + c.name)
+            valid = f"regexp_full_match({r}, {q(TS_REGEX)}) AND {r} NOT LIKE '0000%'"
+            suffix = f"CASE WHEN {r} LIKE '%Z' THEN 1 WHEN substr({r}, -6, 1) IN ('+', '-') THEN 6 ELSE 0 END"
+            typed.append(
+                f"CASE WHEN {valid} THEN epoch_us(try_cast(left({r}, length({r}) - ({suffix})) "
+                f"AS TIMESTAMP)) END AS {u}"
             )
             typed.append(
-                f"CASE WHEN {local} IS NULL THEN NULL "
-                f"WHEN {tzlen} = 1 THEN timezone('UTC', {local}) "
-                f"WHEN {tzlen} = 6 THEN timezone('UTC', {local} - to_minutes({offmin})) "
-                f"ELSE {denver_to_utc_sql(local)} END AS {t}"
+                f"CASE WHEN {r} LIKE '%Z' THEN 0 WHEN substr({r}, -6, 1) IN ('+', '-') THEN "
+                f"(CASE WHEN substr({r}, -6, 1) = '-' THEN -1 ELSE 1 END) * "
+                f"(try_cast(substr({r}, -5, 2) AS INTEGER) * 60 + "
+                f"try_cast(substr({r}, -2, 2) AS INTEGER)) END AS {z}"
+            )
+            # Step 2: the instant.
+            step2.append(
+                f"make_timestamptz(CASE WHEN {u} IS NULL THEN NULL "
+                f"WHEN {z} IS NOT NULL THEN {u} - {z}::BIGINT * 60000000 "
+                f"ELSE {denver_us_sql(u, f'try_cast(left({r}, 4) AS INTEGER)')} END) AS {t}"
             )
         elif c.type == "decimal":
             typed.append(
@@ -297,7 +376,7 @@ def typed_sql(kind: Kind) -> tuple[list[str], list[str]]:
             )
         else:  # pragma: no cover - programming error
             raise ValueError(f"unknown column type {c.type}")
-    return helpers, typed
+    return helpers, typed, step2
 
 
 def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
@@ -327,8 +406,9 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
                 f"{q(' is not a valid date; expected YYYY-MM-DD')} END"
             )
         elif c.type == "timestamp":
+            u = ident("u_" + c.name)
             expr = (
-                f"CASE {blank} WHEN {t} IS NULL AND {r} <> '' THEN {q(n + ' ')} || {_val(n)} || "
+                f"CASE {blank} WHEN {u} IS NULL AND {r} <> '' THEN {q(n + ' ')} || {_val(n)} || "
                 f"{q(TS_HINT)} END"
             )
         elif c.type == "decimal":

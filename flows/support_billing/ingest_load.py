@@ -13,7 +13,15 @@ from pathlib import Path
 
 import duckdb
 
-from .ingest_csv import FileRefused, drop_source, load_source, read_header, scan_bytes
+from .ingest_csv import (
+    FileRefused,
+    drop_source,
+    fast_lines_ok,
+    fast_source_sql,
+    python_source,
+    read_header,
+    scan_bytes,
+)
 from .ingest_kinds import Kind, ident, kinds, q, reason_sql, typed_sql
 
 MAX_DROP_MESSAGES = 20
@@ -92,10 +100,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, ingest_id
         if scan.utf8_error:
             raise FileRefused(scan.utf8_error)
         header = read_header(scan, kind)
-        res.parser = load_source(con, scan, header)
+        res.parser = _build_validated(con, kinds()[kind], header, scan)
         con.begin()
         try:
-            _validate_and_load(con, kinds()[kind], header, res, ingest_id)
+            _load(con, kinds()[kind], res, ingest_id)
             res.status = "loaded"
             _log(con, ingest_id, res)
             con.commit()
@@ -132,48 +140,57 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
-def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int]) -> str:
-    """The SELECT that turns _ing_src into one validated row per data row."""
+def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int],
+                   source: str = "SELECT * FROM _ing_src") -> str:
+    """The SELECT that turns a source relation (rid, line, line_end, nf, c0..) into one
+    validated row per data row: status ok | held | rejected, the reason, the typed values.
+    Duplicate keys (R-IN4) are marked afterwards by ``_mark_duplicates``."""
     n = len(header_names)
-    key = kind.key
     is_header = " AND ".join(
         f"coalesce(lower(trim(c{i})), '') = {q(name)}" for i, name in enumerate(header_names)
     )
+
+    def trimmed(i: int) -> str:  # trim only when needed: most values have no spaces
+        c = f"c{i}"
+        return f"coalesce(CASE WHEN {c} LIKE ' %' OR {c} LIKE '% ' THEN trim({c}) ELSE {c} END, '')"
+
     raw_cols = ", ".join(
-        (f"coalesce(trim(c{positions[c]}), '') AS {ident('r_' + c)}" if c in positions
+        (f"{trimmed(positions[c])} AS {ident('r_' + c)}" if c in positions
          else f"'' AS {ident('r_' + c)}")
         for c in kind.column_names
     )
-    a = f"SELECT rid, line, nf, ({is_header}) AND nf = {n} AS is_header, {raw_cols} FROM _ing_src"
-    rk = ident("r_" + key)
-    a1 = (
-        f"SELECT *, max(rid) OVER w AS cand_rid, arg_max(line, rid) OVER w AS cand_line "
-        f"FROM ({a}) WINDOW w AS (PARTITION BY is_header, {rk})"
+    a = (
+        f"SELECT rid, line, line_end, nf, nf <> {n} AS ragged, nf = {n} AND ({is_header}) "
+        f"AS is_header, {raw_cols} FROM ({source})"
     )
-    helpers, typed = typed_sql(kind)
-    b = f"SELECT *{''.join(', ' + h for h in helpers)} FROM ({a1})"
-    b2 = f"SELECT *, {', '.join(typed)} FROM ({b})"
+    helpers, typed, step2 = typed_sql(kind)
+    b = f"SELECT *{''.join(', ' + h for h in helpers)} FROM ({a})"
+    b = f"SELECT *, {', '.join(typed)} FROM ({b})"
+    if step2:
+        b = f"SELECT *, {', '.join(step2)} FROM ({b})"
     reasons = reason_sql(kind)
-    c = f"SELECT *, {', '.join(f'{expr} AS _x{i}' for i, (_n, expr, _r) in enumerate(reasons))} FROM ({b2})"
-    dup = f"({rk} <> '' AND rid < cand_rid)"
-    ragged = f"nf <> {n}"
+    c = (
+        f"SELECT *, {', '.join(f'{expr} AS _x{i}' for i, (_n, expr, _r) in enumerate(reasons))} "
+        f"FROM ({b})"
+    )
+    rk = ident("r_" + kind.key)
     reason = (
         f"CASE WHEN is_header THEN 'repeated header line; it is not a data row' "
-        f"WHEN {ragged} THEN 'the row has ' || nf || ' fields but the header has {n}; "
+        f"WHEN ragged THEN 'the row has ' || nf || ' fields but the header has {n}; "
         f"check the quoting of commas, quotes and line breaks' "
-        f"WHEN {dup} THEN 'duplicate {key} ' || {rk} || ': a later row at line ' || cand_line "
-        f"|| ' replaces it' "
         f"ELSE coalesce({', '.join(f'_x{i}' for i in range(len(reasons)))}) END"
     )
-    col_whens = " ".join(f"WHEN _x{i} IS NOT NULL THEN {q(nm)}" for i, (nm, _e, _r) in enumerate(reasons))
+    col_whens = " ".join(
+        f"WHEN _x{i} IS NOT NULL THEN {q(nm)}" for i, (nm, _e, _r) in enumerate(reasons)
+    )
     val_whens = " ".join(
         f"WHEN _x{i} IS NOT NULL THEN {ident(r)}" for i, (_nm, _e, r) in enumerate(reasons)
     )
-    rcol = f"CASE WHEN is_header OR {ragged} THEN NULL WHEN {dup} THEN {q(key)} {col_whens} END"
-    rval = f"CASE WHEN is_header OR {ragged} THEN NULL WHEN {dup} THEN {rk} {val_whens} END"
+    rcol = f"CASE WHEN is_header OR ragged THEN NULL {col_whens} END"
+    rval = f"CASE WHEN is_header OR ragged THEN NULL {val_whens} END"
     typed_out = ", ".join(ident("t_" + cn) for cn in kind.column_names)
     d = (
-        f"SELECT rid, line, {rk} AS key, "
+        f"SELECT rid, line, line_end, is_header, ragged, {rk} AS key, "
         f"{ident('r_customer_id') if kind.has_customer else 'NULL::VARCHAR'} AS customer, "
         f"{reason} AS reason, {rcol} AS rcol, {rval} AS rval, {typed_out} FROM ({c})"
     )
@@ -187,9 +204,53 @@ def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int
     return f"SELECT *, {status} AS status FROM ({d})"
 
 
-def _validate_and_load(con, kind: Kind, header, res: FileResult, ingest_id: int) -> None:
-    sql = validation_sql(kind, header.names, header.positions)
-    con.execute(f"CREATE TEMP TABLE _ing_v AS {sql}")
+class _NotTrusted(Exception):
+    pass
+
+
+def _build_validated(con, kind: Kind, header, scan) -> str:
+    """Create _ing_v for the file; return the parser used (duckdb | python)."""
+    n = len(header.names)
+    try:
+        sql = validation_sql(kind, header.names, header.positions, fast_source_sql(scan, n))
+        con.execute(f"CREATE TEMP TABLE _ing_v AS {sql}")
+        rows, last_end = con.execute(
+            "SELECT count(*), max(line_end) FROM _ing_v"
+        ).fetchone()
+        if not fast_lines_ok(scan, header, rows, last_end):
+            raise _NotTrusted
+        parser = "duckdb"
+    except (duckdb.Error, _NotTrusted):
+        con.execute("DROP TABLE IF EXISTS _ing_v")
+        src = python_source(con, scan, n)
+        sql = validation_sql(kind, header.names, header.positions, src)
+        con.execute(f"CREATE TEMP TABLE _ing_v AS {sql}")
+        parser = "python"
+    _mark_duplicates(con, kind)
+    return parser
+
+
+def _mark_duplicates(con, kind: Kind) -> None:
+    """R-IN4: within one file the last row of a key is the candidate; earlier rows with
+    the key are rejected as duplicates (unless already rejected as header/ragged rows)."""
+    dups = con.execute(
+        "SELECT count(*) - count(DISTINCT key) FROM _ing_v WHERE key <> '' AND NOT is_header"
+    ).fetchone()[0]
+    if not dups:
+        return
+    con.execute(
+        "UPDATE _ing_v SET status = 'rejected', rcol = ?, rval = _ing_v.key, "
+        f"reason = {q('duplicate ' + kind.key + ' ')} || _ing_v.key || ': a later row at line ' "
+        "|| c.cand_line || ' replaces it' "
+        "FROM (SELECT key, max(rid) AS cand_rid, arg_max(line, rid) AS cand_line FROM _ing_v "
+        "WHERE key <> '' AND NOT is_header GROUP BY key HAVING count(*) > 1) c "
+        "WHERE _ing_v.key = c.key AND _ing_v.rid < c.cand_rid AND NOT _ing_v.is_header "
+        "AND NOT _ing_v.ragged",
+        [kind.key],
+    )
+
+
+def _load(con, kind: Kind, res: FileResult, ingest_id: int) -> None:
     counts = dict(con.execute("SELECT status, count(*) FROM _ing_v GROUP BY status").fetchall())
     res.rows_loaded = counts.get("ok", 0)
     res.rows_rejected = counts.get("rejected", 0)
@@ -229,7 +290,7 @@ def _validate_and_load(con, kind: Kind, header, res: FileResult, ingest_id: int)
         con.execute(
             f"INSERT INTO {kind.table} ({target}, source_file, source_line, ingest_id) "
             f"SELECT {', '.join(ident('t_' + c) for c in cols)}, ?, line, ? "
-            "FROM _ing_v WHERE status = 'ok' ORDER BY rid",
+            "FROM _ing_v WHERE status = 'ok'",  # already in file order
             [fname, ingest_id],
         )
 
