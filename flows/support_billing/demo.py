@@ -1,8 +1,128 @@
-"""Placeholder: filled in by its issue."""
+"""`support-billing demo`: sample data, one month billed end to end.
 
+1. Generates the seeded sample exports for 2026 (``sample_data.generate``) into
+   HOME/inbox; files already there with the same bytes are left alone (and R-IN3 would
+   skip them anyway).
+2. Bills one month with ``billing.cli_bill(home, period, preview=False)``: the previous
+   month in Mountain time, kept inside 2026 because the sample data is for 2026 (a month
+   not yet ended is only previewed, R16).
+3. Prints where the files are: the inbox, the export folder and its invoice count.
+
+While the billing flow is not available (its placeholder), the demo only ingests the
+inbox (``ingest.cli_ingest``) and says so. Both are imported lazily.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import filecmp
+import os
 import sys
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEMO_YEAR = 2026
+DENVER = ZoneInfo("America/Denver")
 
 
-def cli_demo(*args, **kwargs) -> int:
-    print("error: 'cli_demo' is not available yet", file=sys.stderr)
-    return 2
+def today_mountain() -> dt.date:
+    return dt.datetime.now(DENVER).date()
+
+
+def demo_period(today: dt.date, year: int = DEMO_YEAR) -> tuple[str, bool]:
+    """(period, preview): the month before `today`, kept within `year`.
+
+    After the data's year the demo bills December; before its January has ended it can
+    only preview January (SPEC section 6: a month that has not ended is refused).
+    """
+    prev = today.replace(day=1) - dt.timedelta(days=1)
+    if prev.year > year:
+        return f"{year}-12", False
+    if prev.year < year:
+        return f"{year}-01", True
+    return f"{prev.year}-{prev.month:02d}", False
+
+
+def _is_placeholder(module) -> bool:
+    return (module.__doc__ or "").startswith("Placeholder")
+
+
+def place_sample_data(home: Path, customers: int, seed: int) -> tuple[list[str], list[str]]:
+    """Generate the sample exports into HOME/inbox; return (written, unchanged) names."""
+    from .sample_data import FILES, generate
+
+    inbox = Path(home) / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    unchanged: list[str] = []
+    with tempfile.TemporaryDirectory(dir=home, prefix=".demo-") as tmp:
+        result = generate(tmp, customers=customers, year=DEMO_YEAR, seed=seed)
+        for kind in FILES:
+            src = Path(result[kind]["path"])
+            dst = inbox / src.name
+            if dst.exists() and filecmp.cmp(src, dst, shallow=False):
+                unchanged.append(src.name)
+                continue
+            os.replace(src, dst)
+            written.append(src.name)
+    return written, unchanged
+
+
+def _count_invoices(folder: Path) -> int | None:
+    path = folder / "invoices.csv"
+    if not path.exists():
+        return None
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+
+
+def cli_demo(home: Path, customers: int = 25, seed: int = 7) -> int:
+    """Generate sample data into HOME/inbox and bill one month end to end."""
+    from .warehouse import ensure_home
+
+    if customers < 1:
+        print("error: --customers must be at least 1", file=sys.stderr)
+        return 2
+    home = ensure_home(Path(home))
+    written, unchanged = place_sample_data(home, customers, seed)
+    inbox = home / "inbox"
+    print(f"sample data ({customers} customers, seed {seed}, year {DEMO_YEAR}) in {inbox}")
+    if written:
+        print(f"  written: {', '.join(written)}")
+    if unchanged:
+        print(f"  already there, unchanged: {', '.join(unchanged)}")
+
+    from . import billing
+
+    period, preview = demo_period(today_mountain())
+    if _is_placeholder(billing):
+        from . import ingest
+
+        print("note: the billing flow is not available yet; running only the ingest.")
+        if _is_placeholder(ingest):
+            print("error: the ingest is not available yet either; nothing loaded",
+                  file=sys.stderr)
+            return 1
+        rc = ingest.cli_ingest(home, [])
+        print(f"ingest exit status {rc}; warehouse: {home / 'warehouse.duckdb'}")
+        return rc
+
+    print(f"billing {period}{' (preview)' if preview else ''} ...")
+    rc = billing.cli_bill(home, period, preview)
+    folder = home / "exports" / period
+    if preview:  # R16: a preview folder, nothing finalized
+        folder = home / "exports" / "_preview" / period
+        if not folder.exists():
+            folder = folder.parent
+    if rc != 0:
+        print(f"billing {period} failed with exit status {rc}; see the messages above",
+              file=sys.stderr)
+        return rc
+    count = _count_invoices(folder)
+    print(f"exports:   {folder}")
+    print(f"invoices:  {count if count is not None else 'n/a'}")
+    print(f"reports:   {home / 'reports'}")
+    print(f"warehouse: {home / 'warehouse.duckdb'}")
+    return 0

@@ -1,0 +1,400 @@
+#!/usr/bin/env python
+"""Benchmark the `support-billing` pipeline on generated data (see benchmarks/README.md).
+
+    python benchmarks/run_benchmark.py --scale S|M|L [--customers N] [--keep]
+                                       [--prefect-server URL] [--json FILE]
+
+Generates a dataset at the scale into a temporary home, runs the real CLI as
+subprocesses (ingest; bill December as a preview; bill January; bill January again, the
+R15 no-op) and prints a table: rows per export, wall seconds and peak memory of each
+command and of each stage inside `bill` (from its `stage <name> <secs>s` lines), and
+direct measurements of the fixed costs: Prefect import and a trivial flow run on a
+temporary server (and on --prefect-server), dbt import and parse, GX import and context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCALES = {"S": 1_000, "M": 10_000, "L": 100_000}
+YEAR = 2026
+STAGES = ["ingest", "dbt build", "quality gate", "export", "finalize",
+          "flow/orchestration overhead"]
+KINDS = ["customers", "subscriptions", "tickets", "timesheets", "prepaid_hours"]
+TIME_BIN = "/usr/bin/time"
+
+
+@dataclass
+class Run:
+    label: str
+    cmd: list[str]
+    rc: int | None = None
+    wall_s: float | None = None
+    peak_mb: float | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stages: dict = field(default_factory=dict)  # name -> {"wall_s", "peak_mb"}
+    values: dict = field(default_factory=dict)  # JSON printed by a probe
+
+
+# ----------------------------------------------------------------------------- measuring
+def _poll_peak(proc: subprocess.Popen, box: list) -> None:
+    """Peak RSS (MB) of a process and its children, polled (when /usr/bin/time is absent)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover
+        return
+    try:
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            rss = 0
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            box[0] = max(box[0], rss / 2**20)
+            time.sleep(0.05)
+    except psutil.Error:
+        pass
+
+
+def measure(label: str, cmd: list[str], env: dict, timeout: float) -> Run:
+    """Run cmd; its wall time, peak RSS and output."""
+    run = Run(label, cmd)
+    use_time = os.path.exists(TIME_BIN) and os.access(TIME_BIN, os.X_OK)
+    with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as tf:
+        time_file = tf.name
+    full = [TIME_BIN, "-f", "%M", "-o", time_file, *cmd] if use_time else cmd
+    box = [0.0]
+    started = time.perf_counter()
+    proc = subprocess.Popen(full, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=str(REPO_ROOT))
+    poller = None
+    if not use_time:
+        poller = threading.Thread(target=_poll_peak, args=(proc, box), daemon=True)
+        poller.start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        err += f"\nbenchmark: timed out after {timeout:.0f}s"
+    run.wall_s = time.perf_counter() - started
+    run.rc = proc.returncode
+    run.stdout, run.stderr = out, err
+    if use_time:
+        try:
+            lines = [x for x in Path(time_file).read_text().splitlines() if x.strip()]
+            run.peak_mb = int(lines[-1]) / 1024
+        except (OSError, ValueError, IndexError):
+            run.peak_mb = None
+    elif box[0]:
+        run.peak_mb = box[0]
+    Path(time_file).unlink(missing_ok=True)
+    return run
+
+
+# `stage ingest 1.23s [peak 512 MB]` or `  ingest done in 1.5 s` (what `bill` prints).
+STAGE_LINES = [
+    re.compile(r"stage[\s:]+(?P<name>[A-Za-z][\w /.&-]*?)\s*[:=]?\s*"
+               r"(?P<secs>\d+(?:\.\d+)?)\s*s\b(?P<rest>.*)", re.IGNORECASE),
+    re.compile(r"^\s*(?P<name>[A-Za-z][\w /.&-]*?)\s+(?:done|finished|took)\s+(?:in\s+)?"
+               r"(?P<secs>\d+(?:\.\d+)?)\s*s\b(?P<rest>.*)$", re.IGNORECASE),
+]
+MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(MB|MiB|GB|GiB)\b", re.IGNORECASE)
+
+
+def stage_key(name: str) -> str | None:
+    n = name.lower()
+    if "gate" in n or "quality" in n or "expect" in n or n.startswith("gx"):
+        return "quality gate"
+    if "dbt" in n or "build" in n or "model" in n:
+        return "dbt build"
+    if "ingest" in n or "load" in n:
+        return "ingest"
+    if "finaliz" in n:
+        return "finalize"
+    if "export" in n or "publish" in n:
+        return "export"
+    if "flow" in n or "overhead" in n or "orchestr" in n or "prefect" in n:
+        return "flow/orchestration overhead"
+    return None
+
+
+def parse_stages(text: str) -> dict:
+    """Stage lines of `bill` -> {stage: {"wall_s", "peak_mb"}}; unknown names are ignored."""
+    stages: dict = {}
+    for line in text.splitlines():
+        m = next((m for rx in STAGE_LINES if (m := rx.search(line))), None)
+        if m is None:
+            continue
+        key = stage_key(m.group("name"))
+        if key is None:
+            continue
+        peak = None
+        mm = MEM.search(m.group("rest") or "")
+        if mm:
+            peak = float(mm.group(1)) * (1024 if mm.group(2).lower().startswith("g") else 1)
+        entry = stages.setdefault(key, {"wall_s": 0.0, "peak_mb": None})
+        entry["wall_s"] += float(m.group("secs"))
+        if peak is not None:
+            entry["peak_mb"] = max(entry["peak_mb"] or 0.0, peak)
+    return stages
+
+
+# ----------------------------------------------------------------------------- probes
+PREFECT_PROBE = """
+import json, time
+t0 = time.perf_counter()
+from prefect import flow
+t1 = time.perf_counter()
+@flow(name="benchmark-trivial", log_prints=False)
+def trivial():
+    return 1
+trivial()
+t2 = time.perf_counter()
+print("PROBE " + json.dumps({"import_s": t1 - t0, "flow_s": t2 - t1}))
+"""
+
+DBT_PROBE = """
+import json, os, sys, time
+t0 = time.perf_counter()
+from dbt.cli.main import dbtRunner
+t1 = time.perf_counter()
+project = sys.argv[1]; target = sys.argv[2]
+res = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project,
+                          "--target-path", target + "/target", "--log-path", target + "/logs",
+                          "--no-partial-parse", "--quiet"])
+t2 = time.perf_counter()
+print("PROBE " + json.dumps({"import_s": t1 - t0, "parse_s": t2 - t1, "ok": bool(res.success)}))
+"""
+
+GX_PROBE = """
+import json, time
+t0 = time.perf_counter()
+import great_expectations as gx
+t1 = time.perf_counter()
+ctx = gx.get_context(mode="ephemeral")
+t2 = time.perf_counter()
+print("PROBE " + json.dumps({"import_s": t1 - t0, "context_s": t2 - t1}))
+"""
+
+
+def probe(label: str, code: str, args: list[str], env: dict, timeout: float) -> Run:
+    run = measure(label, [sys.executable, "-c", code, *args], env, timeout)
+    for line in run.stdout.splitlines():
+        if line.startswith("PROBE "):
+            run.values = json.loads(line[6:])
+    return run
+
+
+# ----------------------------------------------------------------------------- pipeline
+def cli_command() -> list[str]:
+    exe = Path(sys.executable).parent / "support-billing"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("support-billing")
+    return [found] if found else [sys.executable, "-m", "support_billing.cli"]
+
+
+STEPS = {
+    "ingest": ("ingest", ["ingest"]),
+    "bill12": (f"bill {YEAR}-12 --preview (month 12)",
+               ["bill", "--period", f"{YEAR}-12", "--preview"]),
+    "bill1": (f"bill {YEAR}-01 (month 1)", ["bill", "--period", f"{YEAR}-01"]),
+    "bill1again": (f"bill {YEAR}-01 again (R15 no-op)", ["bill", "--period", f"{YEAR}-01"]),
+}
+
+
+def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_server: str | None,
+                  timeout: float, skip_probes: bool = False, steps: list[str] | None = None,
+                  cli: list[str] | None = None) -> dict:
+    env = dict(os.environ)
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_HOME"] = str(home / ".prefect")  # isolated: no shared ~/.prefect database
+    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # A fresh PREFECT_HOME migrates its database on first use; on a busy machine that can
+    # pass Prefect's default 20 s limit for the temporary server to come up.
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["SUPPORT_BILLING_HOME"] = str(home)
+    for sub in ("inbox", "exports", "reports"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+
+    result: dict = {"scale": scale, "customers": customers, "seed": seed, "home": str(home),
+                    "rows": {}, "runs": [], "probes": []}
+    gen = measure("generate sample data",
+                  [sys.executable, "-m", "support_billing.sample_data", "--customers",
+                   str(customers), "--year", str(YEAR), "--seed", str(seed), "--out",
+                   str(home / "inbox")], env, timeout)
+    for line in gen.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] in KINDS and parts[2] == "rows":
+            result["rows"][parts[0]] = int(parts[1].replace(",", ""))
+    result["generate"] = asdict(gen)
+
+    if not skip_probes:
+        probes = [
+            probe("prefect: trivial flow, temporary server (cold)", PREFECT_PROBE, [], env,
+                  timeout),
+            probe("prefect: trivial flow, temporary server (warm)", PREFECT_PROBE, [], env,
+                  timeout),
+        ]
+        if prefect_server:
+            probes.append(probe("prefect: trivial flow, running server", PREFECT_PROBE, [],
+                                {**env, "PREFECT_API_URL": prefect_server}, timeout))
+        probes.append(probe("dbt: import + parse", DBT_PROBE,
+                            [str(REPO_ROOT / "dbt_project"), str(home / ".bench-dbt")], env,
+                            timeout))
+        probes.append(probe("gx: import + ephemeral context", GX_PROBE, [], env, timeout))
+        result["probes"] = [asdict(p) for p in probes]
+
+    cli_env = dict(env)
+    if prefect_server:
+        cli_env["PREFECT_API_URL"] = prefect_server
+    base = [*(cli or cli_command()), "--home", str(home)]
+    for label, args in (STEPS[name] for name in (steps or list(STEPS))):
+        run = measure(label, [*base, *args], cli_env, timeout)
+        run.stages = parse_stages(run.stdout + "\n" + run.stderr)
+        result["runs"].append(asdict(run))
+    return result
+
+
+# ----------------------------------------------------------------------------- report
+def _f(x, fmt="{:.2f}") -> str:
+    return "n/a" if x is None else fmt.format(x)
+
+
+def _err(run: dict) -> str:
+    lines = [x for x in (run["stderr"] or "").splitlines() if x.strip()]
+    return lines[-1].strip()[:70] if lines and run["rc"] else ""
+
+
+def report(result: dict) -> str:
+    out: list[str] = []
+    add = out.append
+    add(f"support-billing benchmark: scale {result['scale']} ({result['customers']:,} customers,"
+        f" seed {result['seed']}, year {YEAR})")
+    add(f"home: {result['home']}")
+    add("")
+    add("Rows per export")
+    for kind in KINDS:
+        add(f"  {kind:<44} {result['rows'].get(kind, 0):>12,}")
+    add("")
+    add(f"  {'Command':<44} {'exit':>5} {'wall s':>9} {'peak MB':>9}")
+    for run in [result["generate"], *result["runs"]]:
+        add(f"  {run['label']:<44} {_f(run['rc'], '{}'):>5} {_f(run['wall_s']):>9} "
+            f"{_f(run['peak_mb'], '{:.0f}'):>9}  {_err(run)}")
+    add("")
+    bills = [r for r in result["runs"] if r["label"].startswith("bill")]
+    head = "".join(f" {b['label'].split(' (')[0].replace('--preview', 'prev'):>22}"
+                   for b in bills)
+    add(f"  {'Stage of bill (wall s / peak MB)':<44}{head}")
+    for stage in STAGES:
+        cells = []
+        for b in bills:
+            st = b["stages"].get(stage)
+            if st is None and stage == "flow/orchestration overhead" and b["stages"]:
+                known = sum(v["wall_s"] for v in b["stages"].values())
+                if b["wall_s"] is not None:
+                    cells.append(f"{b['wall_s'] - known:.2f}* / n/a")
+                    continue
+            cells.append("n/a" if st is None else
+                         f"{st['wall_s']:.2f} / {_f(st['peak_mb'], '{:.0f}')}")
+        add(f"  {stage:<44}" + "".join(f" {c:>22}" for c in cells))
+    add("  (* = command wall time minus the stages it printed: process start, imports, flow)")
+    add("")
+    add(f"  {'Direct measurement':<44} {'wall s':>9}")
+    probes = {p["label"]: p for p in result["probes"]}
+
+    def val(label, key):
+        p = probes.get(label)
+        return None if p is None or p["rc"] != 0 else p["values"].get(key)
+
+    cold = "prefect: trivial flow, temporary server (cold)"
+    warm = "prefect: trivial flow, temporary server (warm)"
+    srv = "prefect: trivial flow, running server"
+    rows = [
+        ("prefect import", val(warm, "import_s")),
+        ("prefect trivial flow, temporary server (cold)", val(cold, "flow_s")),
+        ("prefect trivial flow, temporary server (warm)", val(warm, "flow_s")),
+        ("prefect trivial flow, running server", val(srv, "flow_s")),
+    ]
+    overhead = None
+    if val(warm, "flow_s") is not None and val(srv, "flow_s") is not None:
+        overhead = val(warm, "flow_s") - val(srv, "flow_s")
+    rows += [
+        ("prefect temporary-server overhead", overhead),
+        ("dbt import", val("dbt: import + parse", "import_s")),
+        ("dbt parse (no partial parse)", val("dbt: import + parse", "parse_s")),
+        ("gx import", val("gx: import + ephemeral context", "import_s")),
+        ("gx ephemeral context creation", val("gx: import + ephemeral context", "context_s")),
+    ]
+    for label, v in rows:
+        add(f"  {label:<44} {_f(v):>9}")
+    if not result["probes"]:
+        add("  (probes skipped)")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="S",
+                        help="S = 1,000, M = 10,000, L = 100,000 customers")
+    parser.add_argument("--customers", type=int, help="override the scale's customer count")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the sample data")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary home")
+    parser.add_argument("--home", type=Path, help="use this (empty) home instead of a temp one")
+    parser.add_argument("--prefect-server", metavar="URL",
+                        help="PREFECT_API_URL of a running server, for the overhead comparison")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
+    parser.add_argument("--skip-probes", action="store_true",
+                        help="skip the Prefect / dbt / GX fixed-cost measurements")
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"comma-separated CLI steps to run, of {', '.join(STEPS)}")
+    parser.add_argument("--cli", help="command to run instead of `support-billing` "
+                        "(e.g. a stub, for testing this script)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    customers = args.customers or SCALES[args.scale]
+    if customers < 1:
+        parser.error("--customers must be at least 1")
+    steps = [x.strip() for x in args.steps.split(",") if x.strip()]
+    unknown = [x for x in steps if x not in STEPS]
+    if unknown:
+        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+    made = args.home is None
+    home = Path(tempfile.mkdtemp(prefix=f"sb-bench-{args.scale}-")) if made else args.home
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run_benchmark(args.scale, customers, args.seed, home, args.prefect_server,
+                               args.timeout, args.skip_probes, steps,
+                               shlex.split(args.cli) if args.cli else None)
+        print(report(result))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2))
+    finally:
+        if made and not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+        elif made:
+            print(f"kept: {home}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
