@@ -402,6 +402,40 @@ def test_read_only_connection_is_refused_writes(analytics_home):
         con.close()
 
 
+def test_waits_for_the_billing_runs_write_lock(analytics_home):
+    """While another process holds the write lock, analysis retries, then reads."""
+    import subprocess
+    import sys
+    import time as clock
+
+    from support_billing import analysis
+    from support_billing.warehouse import warehouse_path
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "con = duckdb.connect(sys.argv[1])\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(2)\n"
+            "con.close()\n",
+            str(warehouse_path(analytics_home)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = clock.monotonic()
+        df = analysis.slowest_tickets(analytics_home, YEAR, 1)
+        waited = clock.monotonic() - started
+    finally:
+        holder.wait(timeout=30)
+    assert len(df) == 1
+    assert waited > 0.5  # it did wait for the writer
+
+
 def test_missing_warehouse_is_a_clear_error(tmp_path):
     from support_billing import analysis
 
