@@ -72,8 +72,18 @@ def rand_end(rng: random.Random, start: date) -> date | None:
 def rand_instant(rng: random.Random, cust_subs: list[dict]) -> datetime:
     pick = rng.random()
     if pick < 0.08:  # around New Year (R1: Mountain-time year)
-        base = rng.choice([datetime(2026, 1, 1, 7, 0, tzinfo=UTC), datetime(2027, 1, 1, 7, 0, tzinfo=UTC)])
+        base = rng.choice(
+            [datetime(2026, 1, 1, 7, 0, tzinfo=UTC), datetime(2027, 1, 1, 7, 0, tzinfo=UTC)]
+        )
         return base + timedelta(minutes=rng.randint(-120, 120))
+    if pick < 0.12:  # around a DST change or a month end in Mountain time (R1)
+        base = rng.choice([
+            datetime(2026, 3, 8, 9, 0, tzinfo=UTC),    # 02:00 MST -> 03:00 MDT
+            datetime(2026, 11, 1, 8, 0, tzinfo=UTC),   # 02:00 MDT -> 01:00 MST
+            datetime(2026, 5, 1, 6, 0, tzinfo=UTC),    # May 1 00:00 MDT
+            datetime(2026, 12, 1, 7, 0, tzinfo=UTC),   # Dec 1 00:00 MST
+        ])
+        return base + timedelta(minutes=rng.randint(-90, 90))
     if pick < 0.25 and cust_subs:  # on a subscription boundary day, late evening Mountain
         s = rng.choice(cust_subs)
         d = rng.choice([x for x in (s["start_date"], s["end_date"]) if x])
@@ -91,7 +101,8 @@ def generate(index: int, seed: int) -> dict:
         k: [] for k in ("customers", "subscriptions", "tickets", "timesheets", "prepaid_hours")
     }
     n_customers = rng.randint(2, 4)
-    cids = [f"{prefix}{suffix}" for suffix in rng.sample(["A", "b", "C", "d", "_E", "Z"], n_customers)]
+    suffixes = rng.sample(["A", "b", "C", "d", "_E", "Z"], n_customers)
+    cids = [f"{prefix}{suffix}" for suffix in suffixes]
     all_tickets: list[str] = []
     for cid in cids:
         scenario["customers"].append(
@@ -108,7 +119,7 @@ def generate(index: int, seed: int) -> dict:
                 "subscription_id": f"{cid}-s{rng.choice(['a', 'B', 'c', 'D'])}{j}",
                 "customer_id": cid,
                 "module": module,
-                "annual_incidents": MODULES[module] + rng.choice([0, 0, 0, 1, 2, 4]),
+                "annual_incidents": MODULES[module] + rng.choice([0, 0, 0, 1, 2, 4, 17]),
                 "start_date": start,
                 "end_date": rand_end(rng, start),
             }
@@ -123,7 +134,9 @@ def generate(index: int, seed: int) -> dict:
             else:
                 when = rand_instant(rng, subs)
             instants.append(when)
-            category = rng.choice(ALL_CATEGORIES + ("sync_support", "admin_task", "server_migration"))
+            category = rng.choice(
+                ALL_CATEGORIES + ("sync_support", "admin_task", "server_migration")
+            )
             override = rng.choices([None, "yes", "no"], [85, 8, 7])[0]
             tid = f"{cid}-t{rng.choice(['x', 'X', 'y', 'Y'])}{k:02d}"
             scenario["tickets"].append(
@@ -165,7 +178,11 @@ def generate(index: int, seed: int) -> dict:
     # some entries name a ticket (of the same customer, or of another: R9 step 3)
     for e in scenario["timesheets"]:
         if all_tickets and rng.random() < 0.5:
-            own = [t["ticket_id"] for t in scenario["tickets"] if t["customer_id"] == e["customer_id"]]
+            own = [
+                t["ticket_id"]
+                for t in scenario["tickets"]
+                if t["customer_id"] == e["customer_id"]
+            ]
             e["ticket_id"] = rng.choice(own if own and rng.random() < 0.8 else all_tickets)
     return scenario
 

@@ -468,9 +468,10 @@ def test_r2_half_cent_rounds_up_with_edited_prices(built_edited_prices):
     # 6 x 10.01 x 1/28 = 2.145 exactly -> 2.15
     assert mart_lines(m, "2026-02", "HC") == [(SUB, D("6.00"), D("10.01"), D("2.15"))]
     # 0.50 x 99.99 = 49.995 -> 50.00; the May 15 row is in force from June (first day rule)
-    assert mart_lines(m, "2026-04", "HC")[1] == ("training_hours", D("0.50"), D("250.00"), D("125.00"))
-    assert mart_lines(m, "2026-05", "HC")[1] == ("training_hours", D("0.50"), D("99.99"), D("50.00"))
-    assert mart_lines(m, "2026-06", "HC")[1] == ("training_hours", D("0.50"), D("200.00"), D("100.00"))
+    training = "training_hours"
+    assert mart_lines(m, "2026-04", "HC")[1] == (training, D("0.50"), D("250.00"), D("125.00"))
+    assert mart_lines(m, "2026-05", "HC")[1] == (training, D("0.50"), D("99.99"), D("50.00"))
+    assert mart_lines(m, "2026-06", "HC")[1] == (training, D("0.50"), D("200.00"), D("100.00"))
 
 
 

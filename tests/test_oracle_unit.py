@@ -7,7 +7,7 @@ compared with, so it must first be right on the rules' own examples.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -46,6 +46,9 @@ def test_r2_round_half_up_is_exact_and_half_up():
     from fractions import Fraction
 
     assert round_half_up(Fraction(2) * Fraction(D("12.50")) * 16 / 31) == D("12.90")
+    for thousandths in range(-2000, 2001):
+        value = D(thousandths) / 1000
+        assert round_half_up(value) == value.quantize(D("0.01"), rounding=ROUND_HALF_UP)
 
 
 # --------------------------------------------------------------------------- SPEC section 7
@@ -191,7 +194,11 @@ def test_r1_ticket_at_0530_utc_on_april_first_belongs_to_march():
     assert local_date(datetime(2026, 4, 1, 5, 30, tzinfo=timezone.utc)) == date(2026, 3, 31)
     res = compute(sc.denver_month())
     mar = res.ledger_for("TZ-MAR")
-    assert (mar["incident_date"], mar["period"], mar["year"]) == (date(2026, 3, 31), "2026-03", 2026)
+    assert (mar["incident_date"], mar["period"], mar["year"]) == (
+        date(2026, 3, 31),
+        "2026-03",
+        2026,
+    )
     assert res.ledger_for("TZ-APR")["period"] == "2026-04"
     dec = res.ledger_for("TZ-DEC")
     assert (dec["incident_date"], dec["year"], dec["seq_in_year"]) == (date(2026, 12, 31), 2026, 3)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -81,7 +81,10 @@ HOURS_LINE_TYPE = {
 
 
 def round_half_up(value: Fraction | Decimal | int) -> Decimal:
-    """Round an exact value once, half up (away from zero), to cents (R2)."""
+    """Round an exact value once, half up (away from zero), to cents (R2).
+
+    Exact for any rational (a prorated amount like 8 x 10.00 x 16/31 has no finite
+    decimal form); for decimal inputs it equals ``Decimal.quantize(ROUND_HALF_UP)``."""
     exact = Fraction(value)
     sign = -1 if exact < 0 else 1
     cents = (abs(exact) * 100 + Fraction(1, 2)).__floor__()
@@ -383,7 +386,8 @@ class BillingOracle:
             elif t["category"] in BILLABLE_CATEGORIES:
                 reasons[t["ticket_id"]] = "billable_category"
             elif t["category"] in FREE_UNLESS_TIME_SENSITIVE:
-                reasons[t["ticket_id"]] = "time_sensitive" if t["time_sensitive"] else "free_category"
+                ts = t["time_sensitive"]
+                reasons[t["ticket_id"]] = "time_sensitive" if ts else "free_category"
             elif t["category"] in ALWAYS_FREE:
                 reasons[t["ticket_id"]] = "free_category"
             else:
@@ -413,7 +417,8 @@ class BillingOracle:
         ledger = []
         for (cid, year), group in sorted(groups.items()):
             covered_so_far = 0
-            for seq, t in enumerate(sorted(group, key=lambda t: (t["opened_at"], t["ticket_id"])), 1):
+            in_order = sorted(group, key=lambda t: (t["opened_at"], t["ticket_id"]))
+            for seq, t in enumerate(in_order, 1):
                 d = local_date(t["opened_at"])
                 available = self.allotment(cid, d)
                 active = self.customer_active(cid, d)
@@ -589,7 +594,8 @@ class BillingOracle:
             amount = round_half_up(
                 Fraction(s["annual_incidents"]) * Fraction(rate) * active_days / len(mdays)
             )
-            add("support_subscription", s["annual_incidents"], rate, amount, s["subscription_id"], "R7")
+            sid = s["subscription_id"]
+            add("support_subscription", s["annual_incidents"], rate, amount, sid, "R7")
 
         # R12 subscription
         if added_in_effect:
@@ -638,7 +644,8 @@ class BillingOracle:
             (x for x in res.deductions if x["customer_id"] == cid and x["period"] == period),
             key=lambda x: x["block_id"],
         ):
-            add("prepaid_hours_deduction", d["hours_taken"], 0, Decimal("0.00"), d["block_id"], "R13")
+            zero = Decimal("0.00")
+            add("prepaid_hours_deduction", d["hours_taken"], 0, zero, d["block_id"], "R13")
         return lines
 
 

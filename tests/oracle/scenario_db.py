@@ -97,7 +97,8 @@ def _insert(con, data: dict) -> None:
             )
         for i, e in enumerate(data["timesheets"], 2):
             con.execute(
-                "insert into raw.timesheets values (?, ?, ?, cast(? as decimal(18,2)), ?, ?, ?, ?, ?, 1)",
+                "insert into raw.timesheets values "
+                "(?, ?, ?, cast(? as decimal(18,2)), ?, ?, ?, ?, ?, 1)",
                 [
                     e["entry_id"],
                     e["customer_id"],
@@ -396,9 +397,12 @@ def prepaid_hours() -> dict:
              "hours": "9.00", "activity": "implementation"},
         ],
         "prepaid_hours": [
-            {"block_id": "HR-P1", "customer_id": cid, "hours": "2.00", "purchased_on": "2026-01-10"},
-            {"block_id": "HR-P2", "customer_id": cid, "hours": "3.00", "purchased_on": "2026-02-01"},
-            {"block_id": "HR-P3", "customer_id": cid, "hours": "10.00", "purchased_on": "2026-06-01"},
+            {"block_id": "HR-P1", "customer_id": cid, "hours": "2.00",
+             "purchased_on": "2026-01-10"},
+            {"block_id": "HR-P2", "customer_id": cid, "hours": "3.00",
+             "purchased_on": "2026-02-01"},
+            {"block_id": "HR-P3", "customer_id": cid, "hours": "10.00",
+             "purchased_on": "2026-06-01"},
         ],
     }
 
@@ -551,7 +555,9 @@ def compare(oracle, marts: dict, customers: set[str] | None = None) -> list[str]
     for tid in sorted(set(got_l) | set(exp_l)):
         g, e = got_l.get(tid), exp_l.get(tid)
         if g is None or e is None:
-            diffs.append(f"R10 ticket {tid}: in ledger expected {e is not None} got {g is not None}")
+            diffs.append(
+                f"R10 ticket {tid}: in ledger expected {e is not None} got {g is not None}"
+            )
             continue
         for c in cols:
             gv = g[c]
