@@ -340,6 +340,11 @@ def test_r14_invoices_of_the_period_numbered_in_customer_order(built):
         date(2026, 11, 30),
         2,
     )
+    assert (wb["document_type"], wb["currency"], wb["accounting_ref"]) == (
+        "invoice",
+        "USD",
+        "Customer WB",  # as loaded in raw.customers (ingest resolved the blank)
+    )
     wa_lines = [
         (r["line_number"], r["line_type"], r["source_ref"], r["amount"])
         for r in m["invoice_lines"]
