@@ -257,7 +257,7 @@ def accounting_line(line: dict, config: ExportConfig, sign: int = 1) -> Accounti
         full = (q * p).quantize(CENT, rounding=ROUND_HALF_UP)
         qty, rate = "1", a
         desc = (f"{desc} (prorated: {quantity(line['line_type'], q)} x {money(p)} = "
-                f"{money(full)} for the full month, billed {money(a)})")
+                f"{money(full)} for the full month; billed {money(a)})")
     return AccountingLine(
         item=config.items.get(line["line_type"], line["line_type"]),
         description=desc,

@@ -276,10 +276,14 @@ def load_suite_dict(name: str, period: str, directory: Path | None = None) -> di
 
 
 def _quiet_gx() -> None:
+    """No analytics, no progress bars, no INFO chatter (e.g. the ephemeral docs site)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import logging
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations  # noqa: F401 - configures its loggers on import
+
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _validate(frames: dict, period: str, directory: Path | None) -> dict[str, list[dict]]:

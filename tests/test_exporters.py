@@ -1,0 +1,201 @@
+"""Export writers (SPEC section 5, R14): exact bytes, accounting formats, determinism."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from support_billing import exporters
+from support_billing.exporters import ExportConfig
+
+
+def invoice(number, doc, cust, name, ref, total, count, email=None):
+    return {"period": "2026-05", "invoice_number": number, "document_type": doc,
+            "customer_id": cust, "customer_name": name, "accounting_ref": ref, "email": email,
+            "invoice_date": date(2026, 5, 31), "due_date": date(2026, 6, 30),
+            "currency": "USD", "total": D(total), "line_count": count}
+
+
+def line(number, n, cust, t, desc, q, p, a, src, rule):
+    return {"period": "2026-05", "invoice_number": number, "customer_id": cust,
+            "line_number": n, "line_type": t, "description": desc, "quantity": D(q),
+            "unit_price": D(p), "amount": D(a), "source_ref": src, "rule": rule,
+            "adjusts_period": None, "adjusts_line_type": None}
+
+
+INVOICES = [
+    invoice("CN-202605-00001", "credit_note", "E", "Echo", "Echo LLC", "-475.00", 2,
+            "b@echo.test"),
+    invoice("INV-202605-00002", "invoice", "B", "Beta", "Beta Paving", "162.90", 2),
+    invoice("INV-202605-00001", "invoice", "A", "Acme", "Acme, Inc.", "477.50", 3,
+            "ap@acme.test"),
+]
+LINES = [
+    line("INV-202605-00001", 3, "A", "prepaid_hours_deduction", "Block PB-A1: 6.00 h left",
+         "2.00", "0.00", "0.00", "PB-A1", "R13"),
+    line("INV-202605-00001", 1, "A", "support_subscription", 'remote_payroll "8", x 10.00',
+         "8.00", "10.00", "80.00", "S-A1", "R7"),
+    line("INV-202605-00001", 2, "A", "training_hours", "Training\nsecond line", "1.59",
+         "250.00", "397.50", "TS-1", "R13"),
+    line("INV-202605-00002", 1, "B", "support_subscription", "field_reports 16/31 days",
+         "2.00", "12.50", "12.90", "S-B1", "R7"),
+    line("INV-202605-00002", 2, "B", "additional_incident_upfront", "1 incident", "1.00",
+         "150.00", "150.00", "T-B9", "R12"),
+    line("CN-202605-00001", 1, "E", "support_subscription", "pay_stubs", "2.00", "12.50",
+         "25.00", "S-E1", "R7"),
+    {**line("CN-202605-00001", 2, "E", "prior_period_adjustment", "Correction 2026-04",
+            "1.00", "-500.00", "-500.00", "2026-04:INV-202604-00003:custom_development_hours",
+            "R15"),
+     "adjusts_period": "2026-04", "adjusts_line_type": "custom_development_hours"},
+]
+GATE = {"suites": ["invoices", "invoice_lines", "incident_reconciliation"], "success": True}
+
+
+def test_formatting():
+    assert exporters.money(D("12.5")) == "12.50"
+    assert exporters.money(D("0.005")) == "0.01"  # half up (R2)
+    assert exporters.money(D("-0.00")) == "0.00"
+    assert exporters.money(D("-500")) == "-500.00"
+    assert exporters.quantity("support_subscription", D("3.00")) == "3"
+    assert exporters.quantity("prior_period_adjustment", D("1.00")) == "1"
+    assert exporters.quantity("training_hours", D("1.5")) == "1.50"
+    assert exporters.quantity("prepaid_hours_deduction", D("2")) == "2.00"
+    with pytest.raises(ValueError):
+        exporters.quantity("additional_incident_upfront", D("1.50"))
+    assert exporters.us_date(date(2026, 5, 31)) == "05/31/2026"
+    assert exporters.uk_date(date(2026, 5, 31)) == "31/05/2026"
+
+
+def test_section5_files_exact_bytes(tmp_path):
+    manifest = exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE,
+                                      ExportConfig())
+    assert (tmp_path / "invoices.csv").read_text() == (
+        "invoice_number,document_type,customer_id,customer_name,accounting_ref,period,"
+        "invoice_date,due_date,currency,total,line_count\n"
+        'INV-202605-00001,invoice,A,Acme,"Acme, Inc.",2026-05,2026-05-31,2026-06-30,USD,477.50,3\n'
+        "INV-202605-00002,invoice,B,Beta,Beta Paving,2026-05,2026-05-31,2026-06-30,USD,162.90,2\n"
+        "CN-202605-00001,credit_note,E,Echo,Echo LLC,2026-05,2026-05-31,2026-06-30,USD,-475.00,2\n"
+    )
+    assert (tmp_path / "invoice_lines.csv").read_text() == (
+        "invoice_number,line_number,customer_id,line_type,description,quantity,unit_price,"
+        "amount,source_ref,rule\n"
+        'INV-202605-00001,1,A,support_subscription,"remote_payroll ""8"", x 10.00",8,10.00,'
+        "80.00,S-A1,R7\n"
+        'INV-202605-00001,2,A,training_hours,"Training\nsecond line",1.59,250.00,397.50,TS-1,R13\n'
+        "INV-202605-00001,3,A,prepaid_hours_deduction,Block PB-A1: 6.00 h left,2.00,0.00,0.00,"
+        "PB-A1,R13\n"
+        "INV-202605-00002,1,B,support_subscription,field_reports 16/31 days,2,12.50,12.90,S-B1,R7\n"
+        "INV-202605-00002,2,B,additional_incident_upfront,1 incident,1,150.00,150.00,T-B9,R12\n"
+        "CN-202605-00001,1,E,support_subscription,pay_stubs,2,12.50,25.00,S-E1,R7\n"
+        "CN-202605-00001,2,E,prior_period_adjustment,Correction 2026-04,1,-500.00,-500.00,"
+        "2026-04:INV-202604-00003:custom_development_hours,R15\n"
+    )
+    assert b"\r" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert manifest == json.loads((tmp_path / "manifest.json").read_text())
+    assert {k: v for k, v in manifest.items() if k != "files"} == {
+        "period": "2026-05", "invoice_count": 2, "credit_note_count": 1, "document_count": 3,
+        "first_invoice_number": "INV-202605-00001", "last_invoice_number": "INV-202605-00002",
+        "first_credit_note_number": "CN-202605-00001",
+        "last_credit_note_number": "CN-202605-00001",
+        "grand_total": "165.40", "invoiced_total": "640.40", "credited_total": "475.00",
+        "currency": "USD", "quality_gate": GATE}
+    assert [(f["name"], f["rows"]) for f in manifest["files"]] == [
+        ("invoices.csv", 3), ("invoice_lines.csv", 7), ("quickbooks_invoices.csv", 4),
+        ("quickbooks_credit_memos.csv", 2), ("xero_invoices.csv", 4),
+        ("xero_credit_notes.csv", 2)]
+    for f in manifest["files"]:
+        assert f["sha256"] == hashlib.sha256((tmp_path / f["name"]).read_bytes()).hexdigest()
+    text = (tmp_path / "manifest.json").read_text()
+    assert text.endswith("}\n") and text == json.dumps(manifest, sort_keys=True, indent=2) + "\n"
+
+
+def test_quickbooks_files(tmp_path):
+    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, ExportConfig())
+    assert (tmp_path / "quickbooks_invoices.csv").read_text() == (
+        "InvoiceNo,Customer,InvoiceDate,DueDate,Terms,Item(Product/Service),ItemDescription,"
+        "ItemQuantity,ItemRate,ItemAmount\n"
+        'INV-202605-00001,"Acme, Inc.",05/31/2026,06/30/2026,Net 30,Support subscription,'
+        '"remote_payroll ""8"", x 10.00",8,10.00,80.00\n'
+        'INV-202605-00001,"Acme, Inc.",05/31/2026,06/30/2026,Net 30,Training hours,'
+        '"Training\nsecond line",1.59,250.00,397.50\n'
+        "INV-202605-00002,Beta Paving,05/31/2026,06/30/2026,Net 30,Support subscription,"
+        "field_reports 16/31 days (prorated: 2 x 12.50 = 25.00 for the full month; billed "
+        "12.90),1,12.90,12.90\n"
+        "INV-202605-00002,Beta Paving,05/31/2026,06/30/2026,Net 30,"
+        "Additional incidents (up front),1 incident,1,150.00,150.00\n"
+    )
+    assert (tmp_path / "quickbooks_credit_memos.csv").read_text() == (
+        "CreditMemoNo,Customer,CreditMemoDate,Item(Product/Service),ItemDescription,"
+        "ItemQuantity,ItemRate,ItemAmount\n"
+        "CN-202605-00001,Echo LLC,05/31/2026,Support subscription,pay_stubs,2,-12.50,-25.00\n"
+        "CN-202605-00001,Echo LLC,05/31/2026,Prior period adjustment,Correction 2026-04,1,"
+        "500.00,500.00\n"
+    )
+
+
+def test_xero_files_and_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORT_BILLING_XERO_ACCOUNT_CODE", "4100")
+    monkeypatch.setenv("SUPPORT_BILLING_XERO_TAX_TYPE", "No VAT")
+    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "xero_invoices.csv").read_text())))
+    assert list(rows[0]) == exporters.XERO_INVOICE_HEADER
+    assert [(r["ContactName"], r["EmailAddress"], r["InvoiceNumber"], r["Reference"],
+             r["InvoiceDate"], r["DueDate"], r["Quantity"], r["UnitAmount"],
+             r["AccountCode"], r["TaxType"], r["Currency"]) for r in rows] == [
+        ("Acme, Inc.", "ap@acme.test", "INV-202605-00001", "Support 2026-05", "31/05/2026",
+         "30/06/2026", "8", "10.00", "4100", "No VAT", "USD"),
+        ("Acme, Inc.", "ap@acme.test", "INV-202605-00001", "Support 2026-05", "31/05/2026",
+         "30/06/2026", "1.59", "250.00", "4100", "No VAT", "USD"),
+        ("Beta Paving", "", "INV-202605-00002", "Support 2026-05", "31/05/2026", "30/06/2026",
+         "1", "12.90", "4100", "No VAT", "USD"),
+        ("Beta Paving", "", "INV-202605-00002", "Support 2026-05", "31/05/2026", "30/06/2026",
+         "1", "150.00", "4100", "No VAT", "USD"),
+    ]
+    notes = list(csv.DictReader(io.StringIO((tmp_path / "xero_credit_notes.csv").read_text())))
+    assert list(notes[0]) == exporters.XERO_CREDIT_NOTE_HEADER
+    assert [(n["CreditNoteNumber"], n["CreditNoteDate"], n["Quantity"], n["UnitAmount"])
+            for n in notes] == [("CN-202605-00001", "31/05/2026", "2", "-12.50"),
+                                ("CN-202605-00001", "31/05/2026", "1", "500.00")]
+    assert sum(D(n["Quantity"]) * D(n["UnitAmount"]) for n in notes) == D("475.00")
+
+
+def test_defaults_and_determinism(tmp_path, monkeypatch):
+    monkeypatch.delenv("SUPPORT_BILLING_XERO_ACCOUNT_CODE", raising=False)
+    monkeypatch.delenv("SUPPORT_BILLING_XERO_TAX_TYPE", raising=False)
+    assert ExportConfig.from_env() == ExportConfig()
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    exporters.write_export(a, "2026-05", INVOICES, LINES, GATE)
+    exporters.write_export(b, "2026-05", list(reversed(INVOICES)), list(reversed(LINES)), GATE)
+    assert exporters.folders_match(a, b) == []
+    assert ",200,Tax Exempt,USD\n" in (a / "xero_invoices.csv").read_text()
+    (b / "invoices.csv").write_text("changed")
+    assert exporters.folders_match(a, b) == ["invoices.csv"]
+
+
+def test_empty_month_has_headers_only(tmp_path):
+    manifest = exporters.write_export(tmp_path, "2026-05", [], [], GATE, ExportConfig())
+    assert (tmp_path / "quickbooks_credit_memos.csv").read_text() == ",".join(
+        exporters.QBO_CREDIT_MEMO_HEADER) + "\n"
+    assert manifest["grand_total"] == "0.00" and manifest["first_invoice_number"] is None
+
+
+def test_prepaid_report(tmp_path):
+    path = exporters.write_prepaid_report(tmp_path / "reports" / "prepaid_2026-05.csv", [
+        {"period": "2026-05", "customer_id": "D", "block_id": "PB-D1", "hours_taken": D("2"),
+         "hours_left": D("3.00"), "invoice_number": None},
+        {"period": "2026-05", "customer_id": "A", "block_id": "PB-A2", "hours_taken": D("1.25"),
+         "hours_left": D("0.00"), "invoice_number": "INV-202605-00001"},
+    ])
+    assert path.read_text() == (
+        "period,customer_id,block_id,hours_taken,hours_left,invoice_number\n"
+        "2026-05,A,PB-A2,1.25,0.00,INV-202605-00001\n"
+        "2026-05,D,PB-D1,2.00,3.00,\n")
+    assert [p.name for p in path.parent.iterdir()] == ["prepaid_2026-05.csv"]
