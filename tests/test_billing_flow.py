@@ -590,3 +590,42 @@ def test_rounding_of_scenario_is_hand_computed():
     """The scenario's prorated line: 2 x 12.50 x 16/31 = 12.903... -> 12.90 (R7)."""
     assert (D(2) * D("12.50") * 16 / 31).quantize(D("0.01"), ROUND_HALF_UP) == D("12.90")
     assert date(2026, 5, 31) == periods.last_day("2026-05")
+
+
+def test_default_period_is_the_previous_month(billing_home, capsys):
+    assert billing.cli_bill(billing_home, None, False) == 0
+    previous = periods.previous_period()
+    assert (billing_home / "exports" / previous / "manifest.json").exists()
+    assert f"support-billing bill: {previous}" in capsys.readouterr().out
+
+
+def test_ingest_is_skipped_with_a_warning_when_unavailable(billing_home, monkeypatch, capsys):
+    monkeypatch.setattr(billing, "_ingest_callable",
+                        lambda: (None, "ingest_flow / ingest_paths not available yet"))
+    assert bill(billing_home, "2026-05", preview=True) == 0
+    assert ("warning: ingest skipped: ingest_flow / ingest_paths not available yet"
+            in capsys.readouterr().err)
+
+
+def test_unfinalized_folder_that_no_longer_matches_is_not_finalized(
+        billing_home, scenario, monkeypatch, capsys):
+    home = billing_home
+    monkeypatch.setattr(finalize, "finalize_month",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
+    assert bill(home, "2026-05") == 1
+    published = snapshot(home / "exports" / "2026-05")
+    monkeypatch.undo()
+    monkeypatch.setattr(dbt_runner, "build",
+                        lambda home, period=None, select=None: fake_build(home, period,
+                                                                          scenario=scenario))
+    scenario["dev_hours"] = {("2026-05", "E")}  # the inputs changed since publication
+    capsys.readouterr()
+    assert bill(home, "2026-05") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {home / 'exports' / '2026-05'} was published by an earlier "
+                          "run that did not finalize, and it differs from the recomputation "
+                          "(invoice_lines.csv, invoices.csv, manifest.json, quickbooks_invoices.csv,"
+                          " xero_invoices.csv)")
+    assert snapshot(home / "exports" / "2026-05") == published
+    assert finalized_count(home) == (0, 0, 0, 0)
+    assert not list((home / "exports").glob(".tmp-*"))
