@@ -208,6 +208,9 @@ def shift_years(scenario: dict, years: int) -> dict:
     return out
 
 
+HOMES: dict[str, object] = {}
+
+
 def customers_of(scenario: dict) -> set[str]:
     return {c["customer_id"] for c in scenario["customers"]}
 
@@ -220,6 +223,7 @@ def batch(request, tmp_path_factory):
     home.mkdir()
     sc.write_scenario(home, sc.merge_scenarios(scenarios))
     sc.build(home, period)
+    HOMES[period] = home
     return period, scenarios, sc.read_marts(home)
 
 
@@ -274,3 +278,14 @@ def test_generator_covers_the_rules(batch):
     }
     amounts = [r["amount"] for r in marts["fct_invoice_lines_computed"]]
     assert any(a != a.to_integral_value() for a in amounts)  # prorated cents occur
+
+
+def test_dbt_data_tests_hold_on_random_data(batch):
+    """The project's own data tests (invariants) pass on valid random inputs (first batch)."""
+    from support_billing.dbt_runner import run_dbt
+
+    period = batch[0]
+    if period != BATCHES[0][0]:
+        pytest.skip("run on the first batch only (each dbt test run takes seconds)")
+    res = run_dbt(HOMES[period], ["test"], vars={"period": period})
+    assert res.success, res.failures
