@@ -57,7 +57,12 @@ def as_of_day(year: int, today: date) -> date:
 
 
 def projected_exhaustion(
-    year: int, today: date, allotment: int, covered: int, overage: int, last_covered_period: str | None
+    year: int,
+    today: date,
+    allotment: int,
+    covered: int,
+    overage: int,
+    last_covered_period: str | None,
 ) -> str | None:
     """The month the allotment runs out at the current pace (current year only).
 
@@ -81,7 +86,9 @@ def projected_exhaustion(
     return (date(year, 1, 1) + timedelta(days=n - 1)).strftime("%Y-%m")
 
 
-def usage_rows(con, year: int, customer: str | None = None, today: date | None = None) -> list[dict]:
+def usage_rows(
+    con, year: int, customer: str | None = None, today: date | None = None
+) -> list[dict]:
     """The usage rows of ``year`` (all customers with a subscription active in the year,
     an allotment or an incident; or just ``customer``), sorted by customer_id."""
     today = today or today_denver()
@@ -182,7 +189,9 @@ def print_table(rows: list[dict], year: int, today: date) -> None:
     if not console.is_terminal:
         console = Console(width=200)
     day = as_of_day(year, today)
-    kind = "past year" if year < today.year else "current year" if year == today.year else "future year"
+    kind = (
+        "past year" if year < today.year else "current year" if year == today.year else "future year"
+    )
     table = Table(
         title=f"Incident usage {year} ({kind}; allotment as of {day.isoformat()})",
         title_justify="left",

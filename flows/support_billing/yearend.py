@@ -49,7 +49,7 @@ create schema if not exists billing;
 
 create table if not exists billing.closed_years (
     year               integer not null,      -- the year closed (Y-1 of 'refresh --year Y')
-    revision           integer not null,      -- 1 = the close; 2, 3 ... = regenerated after late data
+    revision           integer not null,      -- 1 = the close; 2, 3 ... = after late data
     closed_at          timestamptz not null,  -- when this revision was recorded
     report_file        varchar not null,      -- reports/year_end_<year>.csv
     report_sha256      varchar not null,
@@ -98,7 +98,9 @@ def _int(value) -> int:
 
 
 def _names(con) -> dict[str, str]:
-    rows = con.execute("select customer_id, customer_name from main.stg_exports__customers").fetchall()
+    rows = con.execute(
+        "select customer_id, customer_name from main.stg_exports__customers"
+    ).fetchall()
     return {cid: name for cid, name in rows}
 
 
@@ -152,7 +154,8 @@ def year_end_rows(con, year: int) -> list[dict]:
             )
     if mismatches:
         raise RefreshError(
-            f"the marts disagree on {year} for {len(mismatches)} customer(s), first: {mismatches[0]}"
+            f"the marts disagree on {year} for {len(mismatches)} customer(s), "
+            f"first: {mismatches[0]}"
         )
 
     names = _names(con)
@@ -277,7 +280,9 @@ def describe_changes(old_csv: str, new_csv: str, what: str) -> list[str]:
         if before == after:
             continue
         if before is None:
-            fields = ", ".join(f"{k} {v}" for k, v in after.items() if k not in ("customer_id", "customer_name"))
+            fields = ", ".join(
+                f"{k} {v}" for k, v in after.items() if k not in ("customer_id", "customer_name")
+            )
             out.append(f"{what}: {cid} added ({fields})")
         elif after is None:
             out.append(f"{what}: {cid} removed")
@@ -354,9 +359,11 @@ def _latest_close(con, year: int):
     ).fetchone()
 
 
-def run_refresh(home: Path, year: int, preview: bool = False, build_models: bool = True) -> RefreshOutcome:
+def run_refresh(
+    home: Path, year: int, preview: bool = False, build_models: bool = True
+) -> RefreshOutcome:
     """Close ``year - 1`` and open ``year``; see the module docstring."""
-    from .warehouse import connect, ensure_home
+    from .warehouse import ensure_home
 
     home = Path(home)
     check_year(year, preview)
@@ -385,7 +392,8 @@ def _refresh_locked(home: Path, year: int, preview: bool, build_models: bool) ->
             raise
         except Exception as exc:  # e.g. a mart missing: dbt never built
             if "does not exist" in str(exc) or "Catalog Error" in str(exc):
-                raise RefreshError(f"the warehouse has no built models: {str(exc).splitlines()[0]}") from exc
+                first = str(exc).splitlines()[0]
+                raise RefreshError(f"the warehouse has no built models: {first}") from exc
             raise
         ye_bytes = render_csv(YEAR_END_COLUMNS, ye)
         al_bytes = render_csv(ALLOTMENT_COLUMNS, al)
@@ -493,15 +501,18 @@ def cli_refresh(home: Path, year: int, preview: bool) -> int:
     from .warehouse import warehouse_path
 
     try:
-        check_year(year, preview)  # refuse plain user errors before starting a flow run
+        check_year(year, preview)  # plain user errors: refuse before starting a flow run
         if not warehouse_path(home).exists():
             raise RefreshError(
-                f"no warehouse at {warehouse_path(home)}: run 'support-billing ingest' or 'bill' first"
+                f"no warehouse at {warehouse_path(home)}: "
+                f"run 'support-billing ingest' or 'bill' first"
             )
     except RefreshError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if "out of range" in str(exc) else 1
-    state = year_refresh_flow(home=str(Path(home).resolve()), year=year, preview=preview, return_state=True)
+    state = year_refresh_flow(
+        home=str(Path(home).resolve()), year=year, preview=preview, return_state=True
+    )
     if not state.is_completed():
         message = (state.message or "the refresh failed").strip().splitlines()[0]
         print(f"error: {message}", file=sys.stderr)
