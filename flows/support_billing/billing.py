@@ -289,7 +289,11 @@ def run_ingest(home: str) -> dict:
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
 def build_task(home: str, period: str) -> dict:
-    """dbt build (seeds, models, tests) with the period var."""
+    """dbt build (seeds, models, tests) with the period var.
+
+    dbt-duckdb fails at once when another process holds the file (a notebook, an ingest);
+    opening it first through ``warehouse.connect`` waits up to 30 s for that lock."""
+    connect(Path(home)).close()
     result = dbt_runner.build(Path(home), period)
     if not result.success:
         detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"

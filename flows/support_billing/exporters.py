@@ -45,7 +45,12 @@ WHOLE_QUANTITY_TYPES = frozenset(
     }
 )
 HOUR_QUANTITY_TYPES = frozenset(
-    {"implementation_hours", "training_hours", "custom_development_hours", "prepaid_hours_deduction"}
+    {
+        "implementation_hours",
+        "training_hours",
+        "custom_development_hours",
+        "prepaid_hours_deduction",
+    }
 )
 
 INVOICES_HEADER = [
@@ -72,7 +77,9 @@ XERO_CREDIT_NOTE_HEADER = [
     "ContactName", "EmailAddress", "CreditNoteNumber", "Reference", "CreditNoteDate",
     "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "Currency",
 ]
-PREPAID_HEADER = ["period", "customer_id", "block_id", "hours_taken", "hours_left", "invoice_number"]
+PREPAID_HEADER = [
+    "period", "customer_id", "block_id", "hours_taken", "hours_left", "invoice_number",
+]
 
 DEFAULT_ITEMS = {
     "support_subscription": "Support subscription",

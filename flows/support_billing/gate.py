@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from . import periods
-from .exporters import HOUR_QUANTITY_TYPES, LINE_TYPE_ORDER, WHOLE_QUANTITY_TYPES, dec
+from .exporters import LINE_TYPE_ORDER, WHOLE_QUANTITY_TYPES, dec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -421,6 +421,6 @@ def write_reports(report: dict, reports_dir: Path, period: str) -> tuple[Path, P
 
 
 __all__ = [
-    "EXPECTATIONS_DIR", "GateInputs", "GateResult", "HOUR_QUANTITY_TYPES", "SUITES",
+    "EXPECTATIONS_DIR", "GateInputs", "GateResult", "SUITES",
     "load_suite_dict", "price_in_force", "run_gate", "render_markdown", "write_reports",
 ]
