@@ -18,13 +18,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from .ingest_csv import discover
 from .ingest_load import FileResult, ReleaseResult, ingest_file, new_ingest_id, release_held
-from .warehouse import ensure_home, init_warehouse, open_warehouse
+from .warehouse import ensure_home, open_warehouse
 
 MAX_REJECTED_SHOWN = 10
 
@@ -66,43 +65,9 @@ class IngestSummary:
 
 @contextmanager
 def warehouse(home: Path):
-    """open_warehouse(home), TimeZone=UTC. Falls back to setting the zone after connecting
-    when this DuckDB build refuses the TimeZone option at connect time."""
-    try:
-        cm = open_warehouse(Path(home))
-        con = cm.__enter__()
-    except duckdb.InvalidInputException as exc:
-        if "TimeZone" not in str(exc):
-            raise
-        cm = None
-        ensure_home(Path(home))
-        con = _connect_then_set_zone(Path(home))
-    try:
+    """A writable warehouse connection (TimeZone=UTC, raw tables created)."""
+    with open_warehouse(Path(home)) as con:
         yield con
-    finally:
-        if cm is not None:
-            cm.__exit__(None, None, None)
-        else:
-            con.close()
-
-
-def _connect_then_set_zone(home: Path) -> duckdb.DuckDBPyConnection:
-    import time
-
-    from .warehouse import warehouse_path
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            con = duckdb.connect(str(warehouse_path(home)))
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.25)
-    con.execute("SET TimeZone = 'UTC'")
-    init_warehouse(con)
-    return con
 
 
 # ---------------------------------------------------------------------------------------

@@ -182,44 +182,64 @@ def read_header(scan: FileScan, kind: str) -> Header:
 
 
 # ---------------------------------------------------------------------------------------
-# Parsing: the source relation (rid, line, line_end, nf, c0..c{N-1})
+# Parsing: the source relation (rid, line, nf, c0..c{N-1})
 # ---------------------------------------------------------------------------------------
 
 
-def fast_source_sql(scan: FileScan, n: int) -> str:
-    """DuckDB's reader as a relation, streamed (not materialized). rid 1.. = data rows,
-    line = physical line where the row starts, line_end = where it ends. Fails at run time
-    (duckdb.Error) on ragged rows or broken quoting; its line numbers are then checked by
-    ``fast_lines_ok`` (blank lines are skipped silently by DuckDB)."""
+def fast_source(con: duckdb.DuckDBPyConnection, scan: FileScan, header: Header) -> str | None:
+    """Read the file with DuckDB's CSV reader (parallel) into the temp table _ing_csv;
+    return the source relation SQL, or None when the fast path cannot be trusted.
+
+    rowid is the record's ordinal (0 = the header; insertion order is preserved). The
+    line where a record starts is rowid + 1 plus the newlines inside quoted fields of the
+    records before it: those few records are collected and an ASOF join adds their running
+    total. The result is trusted only when records + embedded newlines = physical lines
+    (DuckDB skips blank lines silently, and fails on ragged rows or broken quoting)."""
+    n = len(header.names)
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n))
     fields = ", ".join(f"c{i}" for i in range(n))
-    reader = (
-        f"read_csv({q(str(scan.path))}, columns = {{{cols}}}, header = false, "
-        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-        f"null_padding = false, encoding = 'utf-8', max_line_size = 67108864)"
-    )
-    if not scan.has_quote:  # no quoted fields, so no newline inside a field
-        return (
-            f"SELECT rid - 1 AS rid, rid AS line, rid AS line_end, {n} AS nf, {fields} FROM "
-            f"(SELECT row_number() OVER () AS rid, * FROM {reader}) WHERE rid > 1"
+    drop_source(con)
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE _ing_csv AS SELECT * FROM read_csv({q(str(scan.path))}, "
+            f"columns = {{{cols}}}, header = false, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+            f"encoding = 'utf-8', max_line_size = 67108864)"
         )
-    count = " + ".join(
-        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(n)
+    except duckdb.Error:
+        drop_source(con)
+        return None
+    records = con.execute("SELECT count(*) FROM _ing_csv").fetchone()[0]
+    embedded = 0
+    if scan.has_quote:  # only a quoted field can hold a newline
+        count = " + ".join(
+            f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(n)
+        )
+        any_nl = " OR ".join(f"contains(c{i}, chr(10))" for i in range(n))
+        con.execute(
+            f"CREATE TEMP TABLE _ing_nl AS SELECT rid, sum(nl) OVER (ORDER BY rid) AS before_next "
+            f"FROM (SELECT rowid AS rid, {count} AS nl FROM _ing_csv WHERE {any_nl})"
+        )
+        embedded = con.execute("SELECT coalesce(max(before_next), 0) FROM _ing_nl").fetchone()[0]
+    if records + embedded != physical_lines(scan):
+        drop_source(con)
+        return None
+    if embedded == 0:
+        return (
+            f"SELECT rowid AS rid, rowid + 1 AS line, {n} AS nf, {fields} FROM _ing_csv "
+            f"WHERE rowid > 0"
+        )
+    # line numbers in file order (ASOF join on integers only), glued back by position
+    con.execute(
+        "CREATE TEMP TABLE _ing_lines AS SELECT r.rid + 1 + coalesce(e.before_next, 0) AS line "
+        "FROM (SELECT rowid AS rid FROM _ing_csv) r ASOF LEFT JOIN _ing_nl e ON r.rid > e.rid "
+        "ORDER BY r.rid"
     )
-    any_nl = " OR ".join(f"contains(c{i}, chr(10))" for i in range(n))
     return (
-        f"SELECT rid - 1 AS rid, line, line + nl AS line_end, {n} AS nf, {fields} FROM ("
-        f"SELECT rid, nl, rid + sum(nl) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-        f"- nl AS line, {fields} FROM (SELECT row_number() OVER () AS rid, "
-        f"CASE WHEN {any_nl} THEN {count} ELSE 0 END AS nl, * FROM {reader})) WHERE rid > 1"
+        f"SELECT rid, line, {n} AS nf, {fields} FROM (SELECT r.rowid AS rid, l.line, "
+        f"{', '.join(f'r.c{i}' for i in range(n))} FROM _ing_csv r POSITIONAL JOIN _ing_lines l) "
+        f"WHERE rid > 0"
     )
-
-
-def fast_lines_ok(scan: FileScan, header: Header, rows: int, last_line_end: int | None) -> bool:
-    """The fast path accounted for every physical line (no blank line skipped, no bare CR
-    line ends): the last row ends on the file's last line."""
-    end = last_line_end if rows else header.lines
-    return end == physical_lines(scan)
 
 
 def python_source(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> str:
@@ -231,7 +251,6 @@ def python_source(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> str
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rids: list[int] = []
     lines: list[int] = []
-    ends: list[int] = []
     nfs: list[int] = []
     cols: list[list[str | None]] = [[] for _ in range(n)]
     prev = 0
@@ -249,7 +268,6 @@ def python_source(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> str
             rid += 1
             rids.append(rid)
             lines.append(start)
-            ends.append(prev)
             nfs.append(len(row))
             for i in range(n):
                 cols[i].append(row[i] if i < len(row) else None)
@@ -257,7 +275,7 @@ def python_source(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> str
         raise FileRefused(f"not parseable as CSV: {exc} (line {reader.line_num})") from None
     table = pa.table(
         {"rid": pa.array(rids, pa.int64()), "line": pa.array(lines, pa.int64()),
-         "line_end": pa.array(ends, pa.int64()), "nf": pa.array(nfs, pa.int64()),
+         "nf": pa.array(nfs, pa.int64()),
          **{f"c{i}": pa.array(cols[i], pa.string()) for i in range(n)}}
     )
     con.execute("DROP TABLE IF EXISTS _ing_src")
@@ -270,4 +288,5 @@ def python_source(con: duckdb.DuckDBPyConnection, scan: FileScan, n: int) -> str
 
 
 def drop_source(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP TABLE IF EXISTS _ing_src")
+    for table in ("_ing_src", "_ing_csv", "_ing_nl", "_ing_lines"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")

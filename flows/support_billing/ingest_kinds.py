@@ -315,14 +315,16 @@ def typed_sql(kind: Kind) -> tuple[list[str], list[str], list[str]]:
         elif c.type == "enum":
             vals = ", ".join(q(v) for v in c.values)
             default = q(c.default) if c.default else "NULL"
-            typed.append(
-                f"CASE WHEN {r} = '' THEN {default} WHEN lower({r}) IN ({vals}) "
-                f"THEN lower({r}) END AS {t}"
+            typed.append(  # the exact spelling first: it avoids lower-casing most values
+                f"CASE WHEN {r} = '' THEN {default} WHEN {r} IN ({vals}) THEN {r} "
+                f"WHEN lower({r}) IN ({vals}) THEN lower({r}) END AS {t}"
             )
         elif c.type == "bool":
             typed.append(
-                f"CASE WHEN lower({r}) IN ('true', 'yes', '1') THEN true "
-                f"WHEN lower({r}) IN ('false', 'no', '0', '') THEN false END AS {t}"
+                f"CASE WHEN {r} IN ('', 'false', 'no', '0') THEN false "
+                f"WHEN {r} IN ('true', 'yes', '1') THEN true "
+                f"WHEN lower({r}) IN ('true', 'yes') THEN true "
+                f"WHEN lower({r}) IN ('false', 'no') THEN false END AS {t}"
             )
         elif c.type == "date":
             typed.append(
@@ -330,26 +332,21 @@ def typed_sql(kind: Kind) -> tuple[list[str], list[str], list[str]]:
                 f"THEN try_cast({r} AS DATE) END AS {t}"
             )
         elif c.type == "timestamp":
-            # Step 1: u_x = the wall-clock time as epoch microseconds (NULL when the text
-            # is not a valid timestamp), z_x = the offset in minutes (NULL when naive).
+            # Step 1: u_x = epoch microseconds of the value read by DuckDB (an offset or Z
+            # applied; a naive value read as if UTC, i.e. its wall-clock time), NULL when the
+            # text is not a valid timestamp; n_x = the value is naive (Mountain time, R1).
             u = ident("u_" + c.name)
-            z = ident("z_" + c.name)
+            naive = ident("n_" + c.name)
             valid = f"regexp_full_match({r}, {q(TS_REGEX)}) AND {r} NOT LIKE '0000%'"
-            suffix = f"CASE WHEN {r} LIKE '%Z' THEN 1 WHEN substr({r}, -6, 1) IN ('+', '-') THEN 6 ELSE 0 END"
             typed.append(
-                f"CASE WHEN {valid} THEN epoch_us(try_cast(left({r}, length({r}) - ({suffix})) "
-                f"AS TIMESTAMP)) END AS {u}"
+                f"CASE WHEN {valid} THEN epoch_us(try_cast({r} AS TIMESTAMPTZ)) END AS {u}"
             )
             typed.append(
-                f"CASE WHEN {r} LIKE '%Z' THEN 0 WHEN substr({r}, -6, 1) IN ('+', '-') THEN "
-                f"(CASE WHEN substr({r}, -6, 1) = '-' THEN -1 ELSE 1 END) * "
-                f"(try_cast(substr({r}, -5, 2) AS INTEGER) * 60 + "
-                f"try_cast(substr({r}, -2, 2) AS INTEGER)) END AS {z}"
+                f"NOT ({r} LIKE '%Z' OR substr({r}, -6, 1) IN ('+', '-')) AS {naive}"
             )
             # Step 2: the instant.
             step2.append(
-                f"make_timestamptz(CASE WHEN {u} IS NULL THEN NULL "
-                f"WHEN {z} IS NOT NULL THEN {u} - {z}::BIGINT * 60000000 "
+                f"make_timestamptz(CASE WHEN {u} IS NULL THEN NULL WHEN NOT {naive} THEN {u} "
                 f"ELSE {denver_us_sql(u, f'try_cast(left({r}, 4) AS INTEGER)')} END) AS {t}"
             )
         elif c.type == "decimal":

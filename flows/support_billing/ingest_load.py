@@ -16,8 +16,7 @@ import duckdb
 from .ingest_csv import (
     FileRefused,
     drop_source,
-    fast_lines_ok,
-    fast_source_sql,
+    fast_source,
     python_source,
     read_header,
     scan_bytes,
@@ -142,12 +141,18 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
 
 def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int],
                    source: str = "SELECT * FROM _ing_src") -> str:
-    """The SELECT that turns a source relation (rid, line, line_end, nf, c0..) into one
+    """The SELECT that turns a source relation (rid, line, nf, c0..) into one
     validated row per data row: status ok | held | rejected, the reason, the typed values.
     Duplicate keys (R-IN4) are marked afterwards by ``_mark_duplicates``."""
     n = len(header_names)
-    is_header = " AND ".join(
+    full_header = " AND ".join(
         f"coalesce(lower(trim(c{i})), '') = {q(name)}" for i, name in enumerate(header_names)
+    )
+    # cheap pre-filter on the first field (case-insensitive containment), then the full test
+    first = header_names[0].replace("\\", "").replace("%", "")
+    is_header = (
+        f"CASE WHEN c0 ILIKE {q('%' + first + '%')} THEN ({full_header}) ELSE false END"
+        if first else f"({full_header})"
     )
 
     def trimmed(i: int) -> str:  # trim only when needed: most values have no spaces
@@ -160,7 +165,7 @@ def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int
         for c in kind.column_names
     )
     a = (
-        f"SELECT rid, line, line_end, nf, nf <> {n} AS ragged, nf = {n} AND ({is_header}) "
+        f"SELECT rid, line, nf, nf <> {n} AS ragged, nf = {n} AND ({is_header}) "
         f"AS is_header, {raw_cols} FROM ({source})"
     )
     helpers, typed, step2 = typed_sql(kind)
@@ -190,7 +195,7 @@ def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int
     rval = f"CASE WHEN is_header OR ragged THEN NULL {val_whens} END"
     typed_out = ", ".join(ident("t_" + cn) for cn in kind.column_names)
     d = (
-        f"SELECT rid, line, line_end, is_header, ragged, {rk} AS key, "
+        f"SELECT rid, line, is_header, ragged, {rk} AS key, "
         f"{ident('r_customer_id') if kind.has_customer else 'NULL::VARCHAR'} AS customer, "
         f"{reason} AS reason, {rcol} AS rcol, {rval} AS rval, {typed_out} FROM ({c})"
     )
@@ -204,28 +209,16 @@ def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int
     return f"SELECT *, {status} AS status FROM ({d})"
 
 
-class _NotTrusted(Exception):
-    pass
-
-
 def _build_validated(con, kind: Kind, header, scan) -> str:
     """Create _ing_v for the file; return the parser used (duckdb | python)."""
     n = len(header.names)
-    try:
-        sql = validation_sql(kind, header.names, header.positions, fast_source_sql(scan, n))
-        con.execute(f"CREATE TEMP TABLE _ing_v AS {sql}")
-        rows, last_end = con.execute(
-            "SELECT count(*), max(line_end) FROM _ing_v"
-        ).fetchone()
-        if not fast_lines_ok(scan, header, rows, last_end):
-            raise _NotTrusted
-        parser = "duckdb"
-    except (duckdb.Error, _NotTrusted):
-        con.execute("DROP TABLE IF EXISTS _ing_v")
+    src = fast_source(con, scan, header)
+    parser = "duckdb"
+    if src is None:
         src = python_source(con, scan, n)
-        sql = validation_sql(kind, header.names, header.positions, src)
-        con.execute(f"CREATE TEMP TABLE _ing_v AS {sql}")
         parser = "python"
+    sql = validation_sql(kind, header.names, header.positions, src)
+    con.execute(f"CREATE TEMP TABLE _ing_v AS {sql}")
     _mark_duplicates(con, kind)
     return parser
 
@@ -283,14 +276,15 @@ def _load(con, kind: Kind, res: FileResult, ingest_id: int) -> None:
 
     if res.rows_loaded:
         target = ", ".join(ident(c) for c in cols)
-        con.execute(
-            f"DELETE FROM {kind.table} WHERE {ident(kind.key)} IN "
-            "(SELECT key FROM _ing_v WHERE status = 'ok')"
-        )
+        if con.execute(f"SELECT EXISTS (SELECT 1 FROM {kind.table})").fetchone()[0]:
+            con.execute(
+                f"DELETE FROM {kind.table} WHERE {ident(kind.key)} IN "
+                "(SELECT key FROM _ing_v WHERE status = 'ok')"
+            )
         con.execute(
             f"INSERT INTO {kind.table} ({target}, source_file, source_line, ingest_id) "
             f"SELECT {', '.join(ident('t_' + c) for c in cols)}, ?, line, ? "
-            "FROM _ing_v WHERE status = 'ok'",  # already in file order
+            "FROM _ing_v WHERE status = 'ok'",
             [fname, ingest_id],
         )
 
