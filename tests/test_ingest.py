@@ -63,7 +63,8 @@ def test_quoted_commas_quotes_and_newlines_keep_line_numbers(home):
         + ticket("T5", opened="yesterday")
     )
     write(home / "inbox", "tickets.csv", text)
-    ingest(home)
+    s = ingest(home)
+    assert [f.parser for f in s.files] == ["duckdb", "duckdb"]  # the fast path counted lines
     assert rows(home, "SELECT ticket_id, subject, source_line FROM raw.tickets ORDER BY ticket_id") == [
         ("T1", 'Printer, scanner and "the other one"', 2),
         ("T2", "first line\nsecond line\r\nthird, line", 3),
@@ -73,6 +74,19 @@ def test_quoted_commas_quotes_and_newlines_keep_line_numbers(home):
         ("tickets.csv", 6, "category"),
         ("tickets.csv", 9, "opened_at"),
     ]
+
+
+def test_crlf_line_ends(home):
+    customers_file(home / "inbox", "C1")
+    text = (TICKETS + ticket("T1", subject='"two\r\nlines"') + ticket("T2", category="bad")
+            + ticket("T3")).replace("\n", "\r\n").replace("\r\r\n", "\r\n")
+    write(home / "inbox", "tickets.csv", text)
+    s = ingest(home)
+    assert s.files[1].parser == "duckdb"
+    assert rows(home, "SELECT ticket_id, subject, source_line FROM raw.tickets ORDER BY 1") == [
+        ("T1", "two\r\nlines", 2), ("T3", None, 5),
+    ]
+    assert [ln for _f, ln, *_x in rejected(home)] == [4]
 
 
 def test_repeated_header_line_mid_file_is_rejected(home):
@@ -112,7 +126,8 @@ def test_ragged_rows_are_rejected_with_their_line(home):
 
 def test_blank_lines_do_not_shift_line_numbers(home):
     text = CUSTOMERS + "C1,One,,,\n\nC2,,,,\n\n\nC3,Three,,,\n"
-    ingest(home, write(home / "inbox", "customers.csv", text))
+    s = ingest(home, write(home / "inbox", "customers.csv", text))
+    assert s.files[0].parser == "python"  # DuckDB skips blank lines: not trusted
     assert rows(home, "SELECT customer_id, source_line FROM raw.customers ORDER BY 1") == [
         ("C1", 2), ("C3", 7),
     ]
