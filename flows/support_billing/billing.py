@@ -506,7 +506,9 @@ def _bill(home: str, period: str, preview: bool) -> dict:
         with _stage("export", timings):
             exported = _check(export_task(home, period, preview, gate))
         finalized = None
-        if not preview:
+        if preview:
+            say("  finalize skipped (preview: nothing finalized, no invoice numbers consumed)")
+        else:
             with _stage("finalize", timings):
                 finalized = finalize_task(home, period, exported["manifest_sha256"],
                                           exported["document_count"], exported["grand_total"])
