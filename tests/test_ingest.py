@@ -43,7 +43,8 @@ def test_bom_header_case_spaces_unknown_columns_and_customer_defaults(home):
     s = ingest(home, write(home / "inbox", "customers.csv", text))
     assert s.exit_code == 0
     assert rows(home, "SELECT customer_id, customer_name, overage_policy, accounting_ref, email, "
-                      "source_file, source_line, ingest_id FROM raw.customers ORDER BY source_line") == [
+                      "source_file, source_line, ingest_id FROM raw.customers "
+                      "ORDER BY source_line") == [
         ("C1", "Acme Corp", "subscription", "Acme Corp", None, "customers.csv", 2, 1),
         ("C2", "Beta", "upfront", "BETA-REF", "b@example.com", "customers.csv", 3, 1),
         ("c2", "Lower-case key is another customer", "subscription",
@@ -65,7 +66,8 @@ def test_quoted_commas_quotes_and_newlines_keep_line_numbers(home):
     write(home / "inbox", "tickets.csv", text)
     s = ingest(home)
     assert [f.parser for f in s.files] == ["duckdb", "duckdb"]  # the fast path counted lines
-    assert rows(home, "SELECT ticket_id, subject, source_line FROM raw.tickets ORDER BY ticket_id") == [
+    assert rows(home, "SELECT ticket_id, subject, source_line FROM raw.tickets "
+                      "ORDER BY ticket_id") == [
         ("T1", 'Printer, scanner and "the other one"', 2),
         ("T2", "first line\nsecond line\r\nthird, line", 3),
         ("T4", "ends with newline\n", 7),
@@ -151,7 +153,9 @@ def test_latin1_file_is_refused_whole_and_earlier_data_kept(home):
     assert [(f.status, f.message) for f in s.files] == [
         ("refused", "not valid UTF-8 (byte 0xe9 at line 2); save the export as UTF-8"),
     ]
-    assert rows(home, "SELECT customer_id, customer_name FROM raw.customers") == [("C1", "Customer C1")]
+    assert rows(home, "SELECT customer_id, customer_name FROM raw.customers") == [
+        ("C1", "Customer C1")
+    ]
     assert log(home)[-1] == (2, "customers_2.csv", "refused", 0, 0, 0, 0)
 
 
@@ -189,7 +193,8 @@ def test_missing_required_column_refused_next_to_a_good_file(home):
 
 def test_timesheet_hours_rules(home):
     customers_file(home / "inbox", "C1")
-    lines = ["0", "24.01", "1.234", "1.500", "24", "1,5", "two", "-1", ".5", "2.", "0.001", "24.000"]
+    lines = ["0", "24.01", "1.234", "1.500", "24", "1,5", "two", "-1", ".5", "2.", "0.001",
+             "24.000"]
     text = TIMESHEETS + "".join(
         f"E{i:02d},C1,2026-03-02,{h},Implementation,,\n" if "," not in h
         else f'E{i:02d},C1,2026-03-02,"{h}",implementation,,\n'
@@ -229,7 +234,8 @@ def test_timesheet_other_columns(home):
     )
     write(home / "inbox", "timesheets.csv", text)
     ingest(home)
-    assert rows(home, "SELECT entry_id, work_date, activity, ticket_id, employee FROM raw.timesheets") == [
+    assert rows(home, "SELECT entry_id, work_date, activity, ticket_id, employee "
+                      "FROM raw.timesheets") == [
         ("E4", date(2026, 3, 2), "custom_development", "T9", "Ann"),
     ]
     assert [(ln, c, r) for _f, ln, c, _v, r in rejected(home)] == [
@@ -248,7 +254,8 @@ def test_prepaid_hours_rules(home):
     text = PREPAID + "B1,C1,100.5,2026-01-15\nB2,C1,0,2026-01-15\nB3,C1,10.125,2026-01-15\n"
     write(home / "inbox", "prepaid_hours.csv", text)
     ingest(home)
-    assert rows(home, "SELECT block_id, customer_id, hours, purchased_on FROM raw.prepaid_hours") == [
+    assert rows(home, "SELECT block_id, customer_id, hours, purchased_on "
+                      "FROM raw.prepaid_hours") == [
         ("B1", "C1", Decimal("100.50"), date(2026, 1, 15)),
     ]
     assert [r for *_x, r in rejected(home)] == [
@@ -365,7 +372,8 @@ def test_timestamps_offsets_naive_ambiguous_and_gap(home):
     got = dict(rows(home, "SELECT ticket_id, opened_at FROM raw.tickets"))
     for tid, _v, expected in cases:
         assert got[tid] == expected, tid
-    assert rows(home, "SELECT first_response_at, closed_at FROM raw.tickets WHERE ticket_id = 'F1'") == [
+    assert rows(home, "SELECT first_response_at, closed_at FROM raw.tickets "
+                      "WHERE ticket_id = 'F1'") == [
         (utc(2026, 3, 2, 18), utc(2026, 3, 3))
     ]
     assert [v for _f, _ln, _c, v, _r in rejected(home)] == bad
@@ -419,7 +427,8 @@ def test_duplicate_keys_within_a_file(home):
         + ticket("T1", subject="third")
     )
     ingest(home, write(home / "new", "tickets_2.csv", text))
-    assert rows(home, "SELECT ticket_id, subject, source_file, source_line FROM raw.tickets ORDER BY 1") == [
+    assert rows(home, "SELECT ticket_id, subject, source_file, source_line FROM raw.tickets "
+                      "ORDER BY 1") == [
         ("T1", "third", "tickets_2.csv", 6),
         ("T2", "original", "tickets_1.csv", 2),  # the candidate broke a rule: old version stays
     ]
@@ -484,7 +493,8 @@ def test_equal_names_follow_the_order_of_paths(home):
 def test_held_rows_load_when_the_customer_arrives_in_a_later_ingest(home):
     customers_file(home / "inbox", "C1")
     write(home / "inbox", "tickets.csv",
-          TICKETS + ticket("T1") + ticket("T2", cust="C9", opened="2026-07-01 12:00") + ticket("T3", cust="C9"))
+          TICKETS + ticket("T1") + ticket("T2", cust="C9", opened="2026-07-01 12:00")
+          + ticket("T3", cust="C9"))
     s = ingest(home)
     assert (s.release.still_held, s.release.released) == (2, 0)
     assert s.release.held_samples[0] == {
@@ -530,7 +540,8 @@ def test_held_subscriptions_timesheets_and_prepaid_hours(home):
     ingest(home, customers_file(home / "x", "C1"))
     assert rows(home, "SELECT subscription_id, module, annual_incidents, start_date, end_date "
                       "FROM raw.subscriptions") == [("S1", "pay_stubs", 2, date(2026, 1, 1), None)]
-    assert rows(home, "SELECT entry_id, hours, activity, ticket_id, employee FROM raw.timesheets") == [
+    assert rows(home, "SELECT entry_id, hours, activity, ticket_id, employee "
+                      "FROM raw.timesheets") == [
         ("E1", Decimal("1.25"), "training", "T1", "Ann")
     ]
     assert rows(home, "SELECT block_id, hours, purchased_on FROM raw.prepaid_hours") == [
@@ -548,7 +559,9 @@ def test_held_row_dropped_when_a_later_file_loads_its_key(home):
     ]
     assert rows(home, "SELECT count(*) FROM raw.held_rows") == [(0,)]
     ingest(home, customers_file(home / "c", "C9", name="customers_2.csv"))
-    assert rows(home, "SELECT ticket_id, customer_id, subject FROM raw.tickets") == [("T1", "C1", "loaded")]
+    assert rows(home, "SELECT ticket_id, customer_id, subject FROM raw.tickets") == [
+        ("T1", "C1", "loaded")
+    ]
     assert rejected(home, "tickets_1.csv") == [
         ("tickets_1.csv", 2, "customer_id", "C9",
          "held row dropped: ticket_id T1 was loaded from tickets_2.csv line 2"),
@@ -577,7 +590,8 @@ def test_reconciliation_read_equals_loaded_rejected_held(home):
     write(inbox, "customers.csv", CUSTOMERS + "C1,One,,,\nC2,,,,\nC1,One again,,,\n")
     write(inbox, "tickets.csv", TICKETS + ticket("T1") + ticket("T2", cust="C7")
           + ticket("T3", cust="C8") + ticket("T4", category="x") + ticket("T1", cust="C1"))
-    write(inbox, "timesheets.csv", TIMESHEETS + "E1,C1,2026-03-02,1,training,,\nE2,C1,2026-03-02,0,training,,\n")
+    write(inbox, "timesheets.csv",
+          TIMESHEETS + "E1,C1,2026-03-02,1,training,,\nE2,C1,2026-03-02,0,training,,\n")
     write(inbox, "subscriptions.csv", SUBSCRIPTIONS + "S1,C1,remote_payroll,3,2026-01-01,\n")
     write(inbox, "prepaid_hours.csv", PREPAID + "B1,C7,5,2026-01-01\n")
     ingest(home)

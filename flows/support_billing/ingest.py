@@ -208,19 +208,18 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
                           str(f.rows_loaded), str(f.rows_rejected), str(f.rows_held))
         out.print(table)
         if summary.ignored:
+            more = " ..." if len(summary.ignored) > 5 else ""
             out.print(f"Ignored {len(summary.ignored)} file(s) that are not exports: "
-                      + ", ".join(summary.ignored[:5]) + (" ..." if len(summary.ignored) > 5 else ""))
+                      + ", ".join(summary.ignored[:5]) + more)
     if summary.rejected_total:
         out.print(f"Rejected rows: {summary.rejected_total} (see raw.rejected_rows); first ones:")
         for r in summary.rejected_samples:
-            out.print(f"  {r['file_name']}:{r['line_number']}: {r['reason']}", markup=False, highlight=False,
-                      soft_wrap=True)
+            _plain(out, f"  {r['file_name']}:{r['line_number']}: {r['reason']}")
     dropped = [d for f in summary.files for d in f.dropped]
     if dropped:
         out.print("Held rows dropped (a later file loaded their key):")
         for d in dropped[:MAX_REJECTED_SHOWN]:
-            out.print(f"  {d}", markup=False, highlight=False,
-                      soft_wrap=True)
+            _plain(out, f"  {d}")
     rel = summary.release
     if rel.released:
         out.print(f"Held rows loaded now that their customer is known: {rel.released}"
@@ -229,10 +228,14 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
     if rel.still_held:
         out.print(f"Rows still held (customer not known yet): {rel.still_held}")
         for h in rel.held_samples:
-            out.print(f"  {h['file_name']}:{h['line_number']}: {h['reason']}", markup=False, highlight=False,
-                      soft_wrap=True)
+            _plain(out, f"  {h['file_name']}:{h['line_number']}: {h['reason']}")
     else:
         out.print("Rows still held: 0")
+
+
+def _plain(out, text: str) -> None:
+    """One line as is (no rich markup, no wrapping): file names and reasons."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def cli_ingest(home: Path, paths: list[Path]) -> int:

@@ -366,7 +366,8 @@ def typed_sql(kind: Kind) -> tuple[list[str], list[str], list[str]]:
             whens = " ".join(
                 f"WHEN {q(alias)} THEN {minimum[code]}" for alias, code in module_aliases().items()
             )
-            helpers.append(f"CASE {_module_norm_sql(ident('r_module'))} {whens} END AS min_incidents")
+            norm = _module_norm_sql(ident("r_module"))
+            helpers.append(f"CASE {norm} {whens} END AS min_incidents")
             typed.append(
                 f"CASE WHEN {r} = '' THEN min_incidents WHEN regexp_full_match({r}, '\\d+') "
                 f"THEN try_cast({r} AS INTEGER) END AS {t}"

@@ -74,7 +74,9 @@ def new_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
 # ---------------------------------------------------------------------------------------
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, ingest_id: int) -> FileResult:
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, path: Path, kind: str, ingest_id: int
+) -> FileResult:
     """Ingest one export file; never raises for a bad file (it is refused instead)."""
     path = Path(path)
     res = FileResult(str(path), path.name, kind, "refused")
@@ -266,8 +268,8 @@ def _load(con, kind: Kind, res: FileResult, ingest_id: int) -> None:
     if res.rows_held:
         struct = ", ".join(f"{ident(c)} := {ident('t_' + c)}" for c in cols)
         con.execute(
-            "INSERT INTO raw.held_rows SELECT "
-            "(SELECT coalesce(max(hold_seq), 0) FROM raw.held_rows) + row_number() OVER (ORDER BY rid), "
+            "INSERT INTO raw.held_rows SELECT (SELECT coalesce(max(hold_seq), 0) FROM "
+            "raw.held_rows) + row_number() OVER (ORDER BY rid), "
             f"?, key, customer, ?, line, ?, to_json(struct_pack({struct}))::VARCHAR, "
             "'customer_id ' || customer || ' is not a known customer; the row is held until "
             "the customer is loaded' FROM _ing_v WHERE status = 'held' ORDER BY rid",
@@ -307,7 +309,8 @@ def _drop_held(con, kind: Kind, res: FileResult) -> None:
     key = kind.key
     fname = res.file_name
     loaded_msg = (
-        f"'held row dropped: {key} ' || row_key || ' was loaded from {_sq(fname)} line ' || new_line"
+        f"'held row dropped: {key} ' || row_key || ' was loaded from {_sq(fname)} line ' "
+        "|| new_line"
     )
     held_msg = (
         f"'held row dropped: a later row for {key} ' || row_key || ' ({_sq(fname)} line ' || "
@@ -323,7 +326,7 @@ def _drop_held(con, kind: Kind, res: FileResult) -> None:
         "SELECT ingest_id, file_name, count(*) FROM _ing_drop GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     for ing, f, cnt in groups:
-        adjust_log(con, ing, f, loaded=0, rejected=cnt, held=-cnt)
+        adjust_log(con, ing, f, cnt, "rejected")
     con.execute("DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_drop)")
     con.execute("DROP TABLE _ing_drop")
     for ing, f, line, k, new_line, new_status in rows[:MAX_DROP_MESSAGES]:
@@ -339,11 +342,12 @@ def _sq(text: str) -> str:
     return text.replace("'", "''")
 
 
-def adjust_log(con, ingest_id: int, file_name: str, *, loaded: int, rejected: int, held: int) -> None:
-    """Move counts of a file's ingest_log row when held rows are released or dropped, so
-    rows_read = rows_loaded + rows_rejected + rows_held stays true for every file. When one
-    ingest read two files of the same name, the counts go to the ones with held rows."""
-    remaining = -held
+def adjust_log(con, ingest_id: int, file_name: str, count: int, to: str) -> None:
+    """Move ``count`` held rows of a file's ingest_log row to rows_loaded (released) or
+    rows_rejected (dropped), so rows_read = rows_loaded + rows_rejected + rows_held stays
+    true for every file. When one ingest read two files of the same name, the counts go to
+    the ones with held rows."""
+    remaining = count
     candidates = con.execute(
         "SELECT rowid, rows_held FROM raw.ingest_log WHERE ingest_id = ? AND file_name = ? "
         "AND status = 'loaded' ORDER BY rows_held DESC, rowid",
@@ -355,8 +359,8 @@ def adjust_log(con, ingest_id: int, file_name: str, *, loaded: int, rejected: in
         take = min(remaining, rows_held)
         if take <= 0:
             continue
-        share_loaded = take if loaded else 0
-        share_rejected = take if rejected else 0
+        share_loaded = take if to == "loaded" else 0
+        share_rejected = take if to == "rejected" else 0
         con.execute(
             "UPDATE raw.ingest_log SET rows_held = rows_held - ?, rows_loaded = rows_loaded + ?, "
             "rows_rejected = rows_rejected + ? WHERE rowid = ?",
@@ -370,7 +374,9 @@ def adjust_log(con, ingest_id: int, file_name: str, *, loaded: int, rejected: in
 # ---------------------------------------------------------------------------------------
 
 
-def release_held(con: duckdb.DuckDBPyConnection, ingest_id: int, samples: int = 10) -> ReleaseResult:
+def release_held(
+    con: duckdb.DuckDBPyConnection, ingest_id: int, samples: int = 10
+) -> ReleaseResult:
     """Load every held row whose customer is now known, in the original order."""
     out = ReleaseResult()
     con.begin()
@@ -406,8 +412,10 @@ def release_held(con: duckdb.DuckDBPyConnection, ingest_id: int, samples: int = 
             for ing, f, cnt in con.execute(
                 "SELECT ingest_id, file_name, count(*) FROM _ing_rel GROUP BY ALL ORDER BY ALL"
             ).fetchall():
-                adjust_log(con, ing, f, loaded=cnt, rejected=0, held=-cnt)
-            con.execute("DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_rel)")
+                adjust_log(con, ing, f, cnt, "loaded")
+            con.execute(
+                "DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_rel)"
+            )
         con.execute("DROP TABLE _ing_rel")
         con.commit()
     except BaseException:
