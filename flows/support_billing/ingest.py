@@ -9,6 +9,28 @@
 
 The files of one ingest are taken in binary order of their names (R-IN4); each file is
 loaded in its own transaction (R-IN2); held rows are retried at the end (R-IN5).
+
+Choices where SPEC section 3 is silent (to be listed in docs/decisions.md):
+- Only the columns whose value is required must be in the header (customers:
+  customer_id, customer_name; subscriptions: subscription_id, customer_id, module,
+  start_date; tickets: ticket_id, customer_id, opened_at, category; timesheets: entry_id,
+  customer_id, work_date, hours, activity; prepaid_hours: all four). An optional column
+  that is absent reads as blank. A known column twice in a header refuses the file.
+- A 0-byte file (no header) and a file with broken quoting are refused (R-IN2); a blank
+  line is not a row (not counted, not rejected); a row with too few or too many fields
+  is rejected (R-IN1), trailing empty fields included.
+- "Trimmed" means surrounding spaces (not tabs or newlines).
+- One reason per rejected row: the first broken rule in column order (repeated header,
+  ragged row, duplicate key, then each column, then end_date before start_date).
+- Decimals: `1.`, `.5` are accepted, a sign is not; annual_incidents: digits only.
+- A held row is dropped (kept in raw.rejected_rows with its original file and line, and
+  reported) when a later file loads its key, or when a later file holds a row with the
+  same key (the later one replaces it). Dropping or releasing a held row updates the
+  ingest_log row of the file it came from, so rows_read = rows_loaded + rows_rejected +
+  rows_held holds for every file at any time; a released row keeps its original
+  source_file, source_line and ingest_id.
+- A refused or skipped file is logged with 0 rows; a path that does not exist is an error
+  (exit 1), files that are not exports are ignored (listed in the summary).
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """Reading export files: discovery, byte checks and CSV parsing into DuckDB (SPEC section 3).
 
-Fast path: DuckDB's CSV reader (strict RFC 4180, every column VARCHAR, no sniffing) reads
-the whole file, header included; the physical line where each row starts is the row's
-ordinal plus the embedded newlines of the rows before it (counted set-based). The fast
-path is trusted only when its result accounts for every physical line of the file.
-Anything odd (ragged rows, blank lines, bare CR line ends, a stray quote) makes DuckDB
-fail or the line count disagree, and the file is parsed again with Python's csv module,
-which reports ragged rows and exact line numbers.
+Fast path: DuckDB's CSV reader (strict RFC 4180, every column VARCHAR, no sniffing, in
+parallel) reads the whole file, header included, into a temp table; the physical line
+where each row starts is the row's ordinal plus the newlines inside quoted fields of the
+rows before it (counted set-based). The fast path is trusted only when its result
+accounts for every physical line of the file. Anything odd (ragged rows, blank lines,
+bare CR line ends, broken quoting) makes DuckDB fail or the line count disagree, and the
+file is parsed again with Python's csv module, which keeps ragged rows (with their field
+count) and gives exact line numbers; broken quoting there refuses the file (R-IN2).
 
-Both paths produce the same relation ``_ing_src``: rid (1.. data rows in file order),
-line, nf (number of fields), c0..c{N-1} (raw values, N = header fields).
+Both paths give the same relation: rid (1.. data rows in file order), line, nf (number
+of fields), c0..c{N-1} (raw values, N = header fields).
 """
 
 from __future__ import annotations
