@@ -395,8 +395,10 @@ def release_held(
                     continue
                 cols = kind.column_names
                 spec = {c.name: c for c in kind.columns}
+                # one JSON parse per row: every field as text, then cast to its type
+                shape = "{" + ", ".join(f'"{c}": "VARCHAR"' for c in cols) + "}"
                 exprs = ", ".join(
-                    f"CAST(row_json ->> {q(c)} AS {spec[c].sql_type})" for c in cols
+                    f"CAST(j.{ident(c)} AS {spec[c].sql_type})" for c in cols
                 )
                 con.execute(
                     f"DELETE FROM {kind.table} WHERE {ident(kind.key)} IN "
@@ -406,7 +408,8 @@ def release_held(
                 con.execute(
                     f"INSERT INTO {kind.table} ({', '.join(ident(c) for c in cols)}, source_file, "
                     f"source_line, ingest_id) SELECT {exprs}, file_name, line_number, ingest_id "
-                    "FROM _ing_rel WHERE kind = ? ORDER BY hold_seq",
+                    f"FROM (SELECT *, json_transform(row_json, {q(shape)}) AS j FROM _ing_rel "
+                    "WHERE kind = ?) ORDER BY hold_seq",
                     [kind.name],
                 )
             for ing, f, cnt in con.execute(
