@@ -70,8 +70,10 @@ def test_demo_bills_one_month_end_to_end(prefect_server, tmp_path, monkeypatch, 
     folder = home / "exports" / "2026-10"
     assert (folder / "invoices.csv").exists() and (folder / "manifest.json").exists()
     assert f"exports:   {folder}" in out
-    count = int(out.split("invoices:")[1].split()[0])
+    count = int(out.split("invoices:  ")[1].split()[0])
     assert count > 0
+    assert "hours 24.01" in out  # the deliberately bad sample rows are listed (R-IN1)
+    assert "held rows (R-IN5, waiting for their customer): 1" in out
 
 
 def test_cli_demo_signature():

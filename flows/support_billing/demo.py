@@ -1,12 +1,14 @@
 """`support-billing demo`: sample data, one month billed end to end.
 
 1. Generates the seeded sample exports for 2026 (``sample_data.generate``) into
-   HOME/inbox; files already there with the same bytes are left alone (and R-IN3 would
-   skip them anyway).
+   HOME/inbox, with a handful of deliberately bad rows and one ticket of an unknown
+   customer, to show rejections (R-IN1) and held rows (R-IN5); files already there with
+   the same bytes are left alone (and R-IN3 would skip them anyway).
 2. Bills one month with ``billing.cli_bill(home, period, preview=False)``: the previous
    month in Mountain time, kept inside 2026 because the sample data is for 2026 (a month
    not yet ended is only previewed, R16).
-3. Prints where the files are: the inbox, the export folder and its invoice count.
+3. Prints the rejected rows, and where the files are: the inbox, the export folder and
+   its invoice count.
 
 While the billing flow is not available (its placeholder), the demo only ingests the
 inbox (``ingest.cli_ingest``) and says so. Both are imported lazily.
@@ -58,7 +60,8 @@ def place_sample_data(home: Path, customers: int, seed: int) -> tuple[list[str],
     written: list[str] = []
     unchanged: list[str] = []
     with tempfile.TemporaryDirectory(dir=home, prefix=".demo-") as tmp:
-        result = generate(tmp, customers=customers, year=DEMO_YEAR, seed=seed)
+        result = generate(tmp, customers=customers, year=DEMO_YEAR, seed=seed,
+                          with_errors=True)
         for kind in FILES:
             src = Path(result[kind]["path"])
             dst = inbox / src.name
@@ -76,6 +79,29 @@ def _count_invoices(folder: Path) -> int | None:
         return None
     with open(path, newline="", encoding="utf-8-sig") as fh:
         return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+
+
+def show_rejections(home: Path, limit: int = 20) -> None:
+    """Print the rejected rows (R-IN1) and the held-row count (R-IN5) of the warehouse."""
+    from .warehouse import open_warehouse, warehouse_path
+
+    if not warehouse_path(home).exists():
+        return
+    try:
+        with open_warehouse(home, read_only=True) as con:
+            rejected = con.execute(
+                "select distinct file_name, line_number, reason from raw.rejected_rows "
+                "order by file_name, line_number, reason").fetchall()
+            held = con.execute("select count(*) from raw.held_rows").fetchone()[0]
+    except Exception as exc:  # the demo goes on without this listing
+        print(f"note: could not read the rejected rows: {str(exc).splitlines()[0]}")
+        return
+    print(f"rejected rows (R-IN1; the sample has a few on purpose): {len(rejected)}")
+    for file_name, line, reason in rejected[:limit]:
+        print(f"  {file_name}:{line if line is not None else '-'}: {reason}")
+    if len(rejected) > limit:
+        print(f"  ... and {len(rejected) - limit} more")
+    print(f"held rows (R-IN5, waiting for their customer): {held}")
 
 
 def cli_demo(home: Path, customers: int = 25, seed: int = 7) -> int:
@@ -106,6 +132,7 @@ def cli_demo(home: Path, customers: int = 25, seed: int = 7) -> int:
                   file=sys.stderr)
             return 1
         rc = ingest.cli_ingest(home, [])
+        show_rejections(home)
         print(f"ingest exit status {rc}; warehouse: {home / 'warehouse.duckdb'}")
         return rc
 
@@ -121,6 +148,7 @@ def cli_demo(home: Path, customers: int = 25, seed: int = 7) -> int:
               file=sys.stderr)
         return rc
     count = _count_invoices(folder)
+    show_rejections(home)
     print(f"exports:   {folder}")
     print(f"invoices:  {count if count is not None else 'n/a'}")
     print(f"reports:   {home / 'reports'}")
