@@ -32,7 +32,6 @@ Command line: ``python -m support_billing.sample_data --customers N --year Y --s
 from __future__ import annotations
 
 import argparse
-import calendar
 import datetime as dt
 import sys
 import time
