@@ -125,6 +125,9 @@ def serve(
 
 
 def main() -> None:
+    # Without PREFECT_API_URL every flow run starts Prefect's temporary server; on a busy
+    # machine its default 20 s startup limit is too tight (seen here), so allow more.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         app(standalone_mode=True)
     except SystemExit:
