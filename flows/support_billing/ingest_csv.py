@@ -230,16 +230,15 @@ def fast_source(con: duckdb.DuckDBPyConnection, scan: FileScan, header: Header) 
             f"SELECT rowid AS rid, rowid + 1 AS line, {n} AS nf, {fields} FROM _ing_csv "
             f"WHERE rowid > 0"
         )
-    # line numbers in file order (ASOF join on integers only), glued back by position
+    # line numbers from an ASOF join on integers only, joined back by a (parallel) hash join
     con.execute(
-        "CREATE TEMP TABLE _ing_lines AS SELECT r.rid + 1 + coalesce(e.before_next, 0) AS line "
-        "FROM (SELECT rowid AS rid FROM _ing_csv) r ASOF LEFT JOIN _ing_nl e ON r.rid > e.rid "
-        "ORDER BY r.rid"
+        "CREATE TEMP TABLE _ing_lines AS SELECT r.rid, r.rid + 1 + coalesce(e.before_next, 0) "
+        "AS line FROM (SELECT rowid AS rid FROM _ing_csv) r ASOF LEFT JOIN _ing_nl e "
+        "ON r.rid > e.rid"
     )
     return (
-        f"SELECT rid, line, {n} AS nf, {fields} FROM (SELECT r.rowid AS rid, l.line, "
-        f"{', '.join(f'r.c{i}' for i in range(n))} FROM _ing_csv r POSITIONAL JOIN _ing_lines l) "
-        f"WHERE rid > 0"
+        f"SELECT r.rowid AS rid, l.line, {n} AS nf, {', '.join(f'r.c{i}' for i in range(n))} "
+        f"FROM _ing_csv r JOIN _ing_lines l ON l.rid = r.rowid WHERE r.rowid > 0"
     )
 
 
