@@ -207,6 +207,7 @@ def ingest_flow(home: str, paths: list[str] | None = None) -> IngestSummary:
 def print_summary(summary: IngestSummary, out=None, err=None) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     out = out or Console()
     err_stream = err or sys.stderr
@@ -225,21 +226,21 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
         table.add_column("status")
         for name in ("read", "loaded", "rejected", "held"):
             table.add_column(name, justify="right")
-        for f in summary.files:
-            table.add_row(f.file_name, f.kind or "", f.status, str(f.rows_read),
+        for f in summary.files:  # Text: a file name like "tickets[1].csv" is not markup
+            table.add_row(Text(f.file_name), f.kind or "", f.status, str(f.rows_read),
                           str(f.rows_loaded), str(f.rows_rejected), str(f.rows_held))
         out.print(table)
         if summary.ignored:
             more = " ..." if len(summary.ignored) > 5 else ""
-            out.print(f"Ignored {len(summary.ignored)} file(s) that are not exports: "
-                      + ", ".join(summary.ignored[:5]) + more)
+            _plain(out, f"Ignored {len(summary.ignored)} file(s) that are not exports: "
+                   + ", ".join(summary.ignored[:5]) + more)
     if summary.rejected_total:
         out.print(f"Rejected rows: {summary.rejected_total} (see raw.rejected_rows); first ones:")
         for r in summary.rejected_samples:
             _plain(out, f"  {r['file_name']}:{r['line_number']}: {r['reason']}")
     dropped = [d for f in summary.files for d in f.dropped]
     if dropped:
-        out.print("Held rows dropped (a later file loaded their key):")
+        out.print("Held rows dropped (a later file loaded or held their key):")
         for d in dropped[:MAX_REJECTED_SHOWN]:
             _plain(out, f"  {d}")
     rel = summary.release
