@@ -413,6 +413,7 @@ def finalize_task(home: str, period: str, manifest_sha256: str, document_count: 
     with open_warehouse(Path(home)) as con:
         res = finalize.finalize_month(con, period, manifest_sha256, document_count,
                                       Decimal(grand_total))
+    dbt_runner.note_finalized(Path(home), period)  # the build of this month stays current
     return {"already": res.already, "invoice_count": res.invoice_count}
 
 

@@ -22,11 +22,6 @@ finalized_policies as (
         on policies.period = months.period
 ),
 
-finalized_invoices as (
-    select period, customer_id, invoice_number
-    from {{ source('billing', 'finalized_invoices') }}
-),
-
 treated as (
     select
         deducted.*,
@@ -61,13 +56,8 @@ final as (
         treated.is_customer_active,
         treated.overage_treatment,
         case when treated.overage_treatment is not null then treated.opened_period end
-            as charged_period,
-        finalized_invoices.invoice_number as charged_invoice_number
+            as charged_period
     from treated
-    left join finalized_invoices
-        on treated.overage_treatment is not null
-        and treated.customer_id = finalized_invoices.customer_id
-        and treated.opened_period = finalized_invoices.period
 )
 
 select * from final
