@@ -113,8 +113,8 @@ def _state_file(home: Path) -> Path:
 def build(home: Path, period: str | None = None, select: str | None = None) -> DbtResult:
     """`dbt build` (seeds, models, data tests) with the billing period as a var.
 
-    dbt unit tests do not depend on the data; they run with the project's own tests and a
-    plain `dbt build`, not in every billing run. A build whose inputs, project files and
+    dbt unit tests do not depend on the data, and the analytics marts are views: their
+    tests run with the project's own tests and a plain `dbt build`, not in every billing run. A build whose inputs, project files and
     outputs are unchanged since the last successful one is skipped.
     """
     home = Path(home).resolve()
@@ -132,7 +132,8 @@ def build(home: Path, period: str | None = None, select: str | None = None) -> D
             last = {}
         if last.get("key") == key and last.get("built") == _tables_digest(home, BUILT_TABLES):
             return DbtResult(success=True, skipped=True)
-    args = ["build", "--exclude", "test_type:unit"]
+    # Analytics marts are views; their data tests run with the project's own tests.
+    args = ["build", "--exclude", "test_type:unit", "tag:analytics,resource_type:test"]
     if select:
         args += ["--select", select]
     result = run_dbt(home, args, vars={"period": period} if period else None)

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {# R9: every ticket with the reason code of the step that decided it. #}
 with classified as (
     select * from {{ ref('int_tickets_classified') }}
