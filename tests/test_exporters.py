@@ -99,7 +99,7 @@ def test_section5_files_exact_bytes(tmp_path):
     assert b"\r" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert manifest == json.loads((tmp_path / "manifest.json").read_text())
     assert {k: v for k, v in manifest.items() if k != "files"} == {
-        "period": "2026-05", "invoice_count": 2, "credit_note_count": 1, "document_count": 3,
+        "month": "2026-05", "period": "2026-05", "invoice_count": 2, "credit_note_count": 1, "document_count": 3,
         "first_invoice_number": "INV-202605-00001", "last_invoice_number": "INV-202605-00002",
         "first_credit_note_number": "CN-202605-00001",
         "last_credit_note_number": "CN-202605-00001",

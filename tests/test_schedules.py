@@ -137,7 +137,7 @@ def test_run_once_refresh_runs_the_year_refresh_flow_for_the_current_denver_year
     assert result.exit_code == 0, result.output
     assert "closed 2026 and opened 2027" in result.stdout
     assert (home / "reports" / "year_end_2026.csv").read_text().splitlines()[1] == (
-        'C1,"Acme, Inc.",10,3,0,7'
+        'C1,10,3,0,7,"Acme, Inc."'
     )
 
     # the refresh holds the billing lock: while a billing run holds it, refresh refuses

@@ -65,18 +65,18 @@ TICKETS = [
 ]
 
 YEAR_END_2026 = (
-    "customer_id,customer_name,allotment,covered,overage,expired\n"
-    'C1,"Acme, Inc.",10,3,0,7\n'
-    'C2,"Beta ""B"" Co",4,4,1,0\n'
-    "C3,Gamma,0,0,1,0\n"
-    "D4,Delta,11,0,0,11\n"
-    "a9,lower a9,4,0,0,4\n"
+    "customer_id,allotment,covered,overage,expired,customer_name\n"
+    'C1,10,3,0,7,"Acme, Inc."\n'
+    'C2,4,4,1,0,"Beta ""B"" Co"\n'
+    "C3,0,0,1,0,Gamma\n"
+    "D4,11,0,0,11,Delta\n"
+    "a9,4,0,0,4,lower a9\n"
 )
 ALLOTMENTS_2027 = (
-    "customer_id,customer_name,allotment\n"
-    'C1,"Acme, Inc.",10\n'
-    "D4,Delta,14\n"
-    "a9,lower a9,4\n"
+    "customer_id,allotment,customer_name\n"
+    'C1,10,"Acme, Inc."\n'
+    "D4,14,Delta\n"
+    "a9,4,lower a9\n"
 )
 
 
@@ -209,7 +209,7 @@ def test_refresh_closes_2026_and_opens_2027(fresh: Path, on_day, prefect_server)
     assert "year 2026 already closed; late data changed the numbers" in late.output
     assert "C1 covered 3 -> 4, expired 7 -> 6" in late.output
     assert (fresh / "reports" / "year_end_2026.csv").read_bytes() == YEAR_END_2026.replace(
-        'C1,"Acme, Inc.",10,3,0,7', 'C1,"Acme, Inc.",10,4,0,6'
+        'C1,10,3,0,7,"Acme, Inc."', 'C1,10,4,0,6,"Acme, Inc."'
     ).encode()
     assert (fresh / "reports" / "allotments_2027.csv").read_bytes() == ALLOTMENTS_2027.encode()
     con = connect(fresh, read_only=True)

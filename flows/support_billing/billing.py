@@ -32,6 +32,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 
 from . import dbt_runner, exporters, finalize, periods
+from .console import quiet_prefect_console
 from .warehouse import connect, ensure_home, init_warehouse, open_warehouse
 
 LOCK_FILE = ".bill.lock"
@@ -545,18 +546,6 @@ def _summary(period: str, preview: bool, exported: dict, gate: dict, finalized) 
 
 
 # ---------------------------------------------------------------- command line
-def _quiet_console() -> None:
-    """The CLI prints its own progress; Prefect's INFO lines (still sent to the API, so the
-    run log in the UI is complete) stay off the terminal unless PREFECT_LOGGING_LEVEL is
-    set. The temporary server's telemetry stays off too."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    if os.environ.get("PREFECT_LOGGING_LEVEL"):
-        return
-    for handler in logging.getLogger().handlers:
-        if type(handler).__name__ == "PrefectConsoleHandler":
-            handler.setLevel(logging.WARNING)
-
-
 def cli_bill(home: Path, period: str | None, preview: bool) -> int:
     """``support-billing bill``: 0 success, 1 failure/refusal, 2 malformed --period."""
     try:
@@ -568,7 +557,7 @@ def cli_bill(home: Path, period: str | None, preview: bool) -> int:
         print(f"error: {period} has not ended yet (America/Denver); bill it from the 1st of the "
               "next month, or use --preview", file=sys.stderr)
         return 1
-    _quiet_console()
+    quiet_prefect_console()
     state = monthly_billing(home=str(home), period=period, preview=preview, return_state=True)
     if state.is_failed() or state.is_crashed() or state.is_cancelled():
         message = (state.message or "billing failed").strip().splitlines()[0]

@@ -353,6 +353,7 @@ def manifest_summary(period: str, invoices: list[dict]) -> dict:
     inv_numbers = sorted(i["invoice_number"] for i in invoices if i["document_type"] == "invoice")
     cn_numbers = sorted(i["invoice_number"] for i in invoices if i["document_type"] != "invoice")
     return {
+        "month": period,
         "period": period,
         "invoice_count": len(inv_numbers),
         "credit_note_count": len(cn_numbers),

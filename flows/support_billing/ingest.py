@@ -263,6 +263,9 @@ def _plain(out, text: str) -> None:
 
 def cli_ingest(home: Path, paths: list[Path]) -> int:
     """`support-billing ingest [PATH ...]`: run the flow, print the summary, exit status."""
+    from .console import quiet_prefect_console
+
+    quiet_prefect_console()
     summary = ingest_flow(str(home), [str(p) for p in paths or []])
     print_summary(summary)
     return summary.exit_code

@@ -41,8 +41,9 @@ from prefect.states import Completed, Failed
 DENVER = ZoneInfo("America/Denver")
 MIN_YEAR, MAX_YEAR = 1901, 9999
 
-YEAR_END_COLUMNS = ["customer_id", "customer_name", "allotment", "covered", "overage", "expired"]
-ALLOTMENT_COLUMNS = ["customer_id", "customer_name", "allotment"]
+# SPEC section 6 columns in SPEC order; customer_name last, for people reading the file.
+YEAR_END_COLUMNS = ["customer_id", "allotment", "covered", "overage", "expired", "customer_name"]
+ALLOTMENT_COLUMNS = ["customer_id", "allotment", "customer_name"]
 
 CLOSED_YEARS_DDL = """
 create schema if not exists billing;
@@ -510,6 +511,9 @@ def cli_refresh(home: Path, year: int, preview: bool) -> int:
     except RefreshError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if "out of range" in str(exc) else 1
+    from .console import quiet_prefect_console
+
+    quiet_prefect_console()
     state = year_refresh_flow(
         home=str(Path(home).resolve()), year=year, preview=preview, return_state=True
     )
