@@ -14,17 +14,11 @@ with entries as (
 ),
 
 blocks as (
-    select
-        *,
-        sum(hours) over (
-            partition by customer_id order by purchased_on, block_id
-            rows between unbounded preceding and current row
-        ) as cumulative_block_hours
-    from {{ ref('stg_exports__prepaid_hours') }}
+    select * from {{ ref('int_prepaid_blocks_laid_out') }}
 ),
 
 supply_by_day as (
-    select customer_id, purchased_on, max(cumulative_block_hours) as block_hours_available
+    select customer_id, purchased_on, max(block_end) as block_hours_available
     from blocks
     group by all
 ),

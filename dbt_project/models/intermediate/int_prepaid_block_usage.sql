@@ -10,16 +10,7 @@ with entries as (
 ),
 
 blocks as (
-    select
-        block_id,
-        customer_id,
-        hours,
-        purchased_on,
-        sum(hours) over (
-            partition by customer_id order by purchased_on, block_id
-            rows between unbounded preceding and current row
-        ) as block_end
-    from {{ ref('stg_exports__prepaid_hours') }}
+    select * from {{ ref('int_prepaid_blocks_laid_out') }}
 ),
 
 final as (
