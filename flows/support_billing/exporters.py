@@ -132,6 +132,10 @@ def dec(value) -> Decimal:
 
 def money(value) -> str:
     """Exactly 2 decimals, half up (R2); ``-0.00`` is written ``0.00``."""
+    if type(value) is Decimal:  # fast path: DECIMAL(18,2) from the warehouse
+        s = str(value)
+        if len(s) > 3 and s[-3] == "." and "E" not in s:
+            return "0.00" if s == "-0.00" else s
     q = dec(value).quantize(CENT, rounding=ROUND_HALF_UP)
     if q == 0:
         q = Decimal("0.00")
@@ -204,17 +208,26 @@ def _doc_key(inv: dict) -> tuple:
     return (0 if inv["document_type"] == "invoice" else 1, inv["invoice_number"])
 
 
+class _InExportOrder(list):
+    """A list already sorted for export: sorting it again is a no-op (write_export sorts
+    once for all six files)."""
+
+
 def sort_invoices(invoices: list[dict]) -> list[dict]:
-    return sorted(invoices, key=_doc_key)
+    if isinstance(invoices, _InExportOrder):
+        return invoices
+    return _InExportOrder(sorted(invoices, key=_doc_key))
 
 
 def sort_lines(lines: list[dict], invoices: list[dict]) -> list[dict]:
+    if isinstance(lines, _InExportOrder):
+        return lines
     order = {inv["invoice_number"]: i for i, inv in enumerate(sort_invoices(invoices))}
-    return sorted(
+    return _InExportOrder(sorted(
         lines,
         key=lambda ln: (order.get(ln["invoice_number"], len(order)), ln["invoice_number"],
                         int(ln["line_number"])),
-    )
+    ))
 
 
 # ---------------------------------------------------------------- section 5 files
@@ -387,6 +400,8 @@ def write_export(
     the caller renames into place); return the manifest."""
     config = config or ExportConfig.from_env()
     folder = Path(folder)
+    invoices = sort_invoices(invoices)
+    lines = sort_lines(lines, invoices)
     specs = [
         ("invoices.csv", INVOICES_HEADER, invoice_rows(invoices)),
         ("invoice_lines.csv", LINES_HEADER, line_rows(lines, invoices)),
