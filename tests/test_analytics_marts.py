@@ -391,7 +391,6 @@ def test_hourly_work_and_prepaid_balances(analytics_home):
 def test_read_only_connection_is_refused_writes(analytics_home):
     """analysis.py only ever reads: its connection cannot write."""
     import duckdb
-
     from support_billing import analysis
 
     con = analysis._connect_read_only(analytics_home)

@@ -17,7 +17,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-
 from support_billing import billing, dbt_runner, exporters, finalize, periods
 from support_billing.dbt_runner import DbtResult
 from support_billing.warehouse import open_warehouse

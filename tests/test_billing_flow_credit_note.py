@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from support_billing import billing
 from support_billing.warehouse import ensure_home, open_warehouse
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-
 from support_billing import periods
 from support_billing.finalize import unfinalized_before
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_previous_month_is_taken_in_mountain_time():

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from oracle import scenario_db as sc
 from oracle.billing_oracle import ALL_CATEGORIES, BillingOracle, compute
 
@@ -43,7 +42,7 @@ MODULES = {
 }
 # small modules are more likely: tier totals near the 2/3 boundary matter (R6)
 MODULE_WEIGHTS = [2, 1, 1, 1, 1, 5, 5]
-UTC = timezone.utc
+UTC = UTC
 
 
 def rand_date(rng: random.Random, first: date, last: date) -> date:

@@ -8,12 +8,11 @@ also compare the whole build with the oracle.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from oracle import scenario_db as sc
 from oracle.billing_oracle import DEFAULT_PRICE_BOOK, BillingOracle, compute
 
@@ -428,14 +427,14 @@ def yearly_prices_scenario():
         ],
         "tickets": [
             {"ticket_id": f"HY-{i}", "customer_id": cid, "category": "admin_task",
-             "opened_at": datetime(y, mo, d, 17, tzinfo=timezone.utc)}
+             "opened_at": datetime(y, mo, d, 17, tzinfo=UTC)}
             for i, (y, mo, d) in enumerate(when, 1)
         ]
         + [
             {"ticket_id": "HY-M1", "customer_id": cid, "category": "server_migration",
-             "opened_at": datetime(2026, 11, 5, 17, tzinfo=timezone.utc)},
+             "opened_at": datetime(2026, 11, 5, 17, tzinfo=UTC)},
             {"ticket_id": "HY-M2", "customer_id": cid, "category": "server_migration",
-             "opened_at": datetime(2027, 2, 5, 17, tzinfo=timezone.utc)},
+             "opened_at": datetime(2027, 2, 5, 17, tzinfo=UTC)},
         ],
     }
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from support_billing.dbt_runner import run_dbt
 from support_billing.warehouse import open_warehouse
 

@@ -6,7 +6,6 @@ import datetime as dt
 import types
 
 import pytest
-
 from support_billing import demo
 from support_billing.sample_data import FILES
 

@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-
 from support_billing import exporters
 from support_billing.exporters import ExportConfig
 

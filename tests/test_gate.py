@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-
 from support_billing import gate
 from support_billing.gate import GateInputs, price_in_force, run_gate
 

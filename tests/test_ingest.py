@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -21,7 +21,7 @@ from ingest_helpers import (
     write,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args) -> datetime:
@@ -386,7 +386,6 @@ def test_denver_sql_conversion_matches_zoneinfo():
     from zoneinfo import ZoneInfo
 
     import duckdb
-
     from support_billing.ingest_kinds import denver_us_sql
 
     den = ZoneInfo("America/Denver")
@@ -642,7 +641,6 @@ def test_fast_path_line_numbers_match_the_csv_module(tmp_path):
     import random
 
     import duckdb
-
     from support_billing.ingest_csv import fast_source, python_source, read_header, scan_bytes
 
     rnd = random.Random(5)

@@ -38,7 +38,6 @@ def test_cli_ingest_runs_the_flow_and_reports(home, prefect_server, capsys):
 
 def test_ingest_flow_runs_as_a_subflow(home, prefect_server):
     from prefect import flow
-
     from support_billing.ingest import ingest_flow
 
     write(home / "inbox", "customers.csv", CUSTOMERS + "C1,One,,,\n")

@@ -6,11 +6,10 @@ compared with, so it must first be right on the rules' own examples.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-
 from oracle import scenario_db as sc
 from oracle.billing_oracle import (
     DEFAULT_PRICE_BOOK,
@@ -191,7 +190,7 @@ def test_r7_february_start_on_the_fifteenth():
 
 
 def test_r1_ticket_at_0530_utc_on_april_first_belongs_to_march():
-    assert local_date(datetime(2026, 4, 1, 5, 30, tzinfo=timezone.utc)) == date(2026, 3, 31)
+    assert local_date(datetime(2026, 4, 1, 5, 30, tzinfo=UTC)) == date(2026, 3, 31)
     res = compute(sc.denver_month())
     mar = res.ledger_for("TZ-MAR")
     assert (mar["incident_date"], mar["period"], mar["year"]) == (

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from support_billing import sample_data
 from support_billing.sample_data import FILES, generate
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-
-from typer.testing import CliRunner
 
 from support_billing import schedules, yearend
 from support_billing.cli import app
+from typer.testing import CliRunner
 
 
 def by_name(home: Path) -> dict:
@@ -23,7 +22,7 @@ def next_runs(schedule, start: datetime, n: int) -> list[str]:
 
     server_schedule = CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
     dates = asyncio.run(server_schedule.get_dates(n=n, start=start))
-    return [d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ") for d in dates]
+    return [d.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") for d in dates]
 
 
 def test_deployments_carry_the_cron_strings_and_the_denver_time_zone(home: Path):
@@ -50,7 +49,7 @@ def test_schedules_fire_at_denver_wall_clock_times_across_dst(home: Path):
     deployments = by_name(home)
     billing = deployments["monthly-billing"].schedules[0].schedule
     refresh = deployments["year-refresh"].schedules[0].schedule
-    start = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 26, tzinfo=UTC)
     # 06:00 Denver on the 1st: MST (UTC-7) in winter, MDT (UTC-6) from March 8, 2027
     assert next_runs(billing, start, 6) == [
         "2026-12-01T13:00Z",
@@ -126,9 +125,8 @@ def test_run_once_bill_runs_monthly_billing_for_the_previous_month(home: Path, m
 def test_run_once_refresh_runs_the_year_refresh_flow_for_the_current_denver_year(
     home: Path, monkeypatch, prefect_server
 ):
-    from test_yearend import CUSTOMERS, SUBSCRIPTIONS, TICKETS, insert_raw
-
     from support_billing.warehouse import open_warehouse
+    from test_yearend import CUSTOMERS, SUBSCRIPTIONS, TICKETS, insert_raw
 
     with open_warehouse(home) as con:
         insert_raw(con, CUSTOMERS, SUBSCRIPTIONS, TICKETS)

@@ -18,11 +18,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from support_billing import dbt_runner, yearend
 from support_billing.cli import app
 from support_billing.usage import projected_exhaustion
+from typer.testing import CliRunner
 
 CUSTOMERS = [
     ("P", "Pine & Co", "subscription"),

@@ -26,11 +26,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from support_billing import yearend
 from support_billing.cli import app
 from support_billing.warehouse import connect, open_warehouse
+from typer.testing import CliRunner
 
 CUSTOMERS = [
     ("C1", "Acme, Inc.", "subscription"),

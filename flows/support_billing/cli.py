@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -38,7 +37,7 @@ def fail(message: str, code: int = 1) -> None:
 
 @app.callback()
 def _main(
-    home: Optional[Path] = typer.Option(
+    home: Path | None = typer.Option(
         None,
         "--home",
         help="Folder holding inbox/, warehouse.duckdb, exports/ and reports/ "
@@ -51,7 +50,7 @@ def _main(
 
 @app.command()
 def ingest(
-    paths: Optional[list[Path]] = typer.Argument(
+    paths: list[Path] | None = typer.Argument(
         None, help="CSV files or folders to ingest (default: HOME/inbox)."
     ),
 ) -> None:
@@ -63,7 +62,7 @@ def ingest(
 
 @app.command()
 def bill(
-    period: Optional[str] = typer.Option(
+    period: str | None = typer.Option(
         None, "--period", help="Month to bill, YYYY-MM (default: previous month, Mountain time)."
     ),
     preview: bool = typer.Option(
@@ -90,7 +89,7 @@ def refresh(
 @app.command()
 def usage(
     year: int = typer.Option(..., "--year", help="Calendar year."),
-    customer: Optional[str] = typer.Option(None, "--customer", help="Only this customer_id."),
+    customer: str | None = typer.Option(None, "--customer", help="Only this customer_id."),
     format: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Incident usage per customer: allotment, covered, overage, remaining, expired."""
@@ -114,7 +113,7 @@ def demo(
 
 @app.command()
 def serve(
-    run_once: Optional[str] = typer.Option(
+    run_once: str | None = typer.Option(
         None, "--run-once", help="Trigger one job now instead of serving: 'bill' or 'refresh'."
     ),
 ) -> None:

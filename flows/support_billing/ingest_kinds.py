@@ -12,6 +12,7 @@ dbt seeds, never from this file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 from functools import lru_cache
 
 from .dbt_runner import read_seed
@@ -233,11 +234,11 @@ def denver_dst_table() -> tuple[tuple[int, int] | None, ...]:
     instant). None for a year whose pattern is not one MST->MDT->MST cycle (the SQL then
     falls back to ICU). Derived from Python zoneinfo, the reference of R1.
     """
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
     den = ZoneInfo("America/Denver")
-    utc = timezone.utc
+    utc = UTC
     out: list[tuple[int, int] | None] = []
 
     def off(t: datetime) -> timedelta:

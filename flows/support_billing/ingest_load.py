@@ -8,7 +8,7 @@ so a refused file leaves the warehouse exactly as it was.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -57,7 +57,7 @@ class ReleaseResult:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_ingest_id(con: duckdb.DuckDBPyConnection) -> int:

@@ -455,7 +455,7 @@ def _subscriptions(rng, n: int, yr: _Year, modules, out: Path, with_errors: bool
 def _special_timestamps(year: int) -> list[tuple[str, int]]:
     """Literal opened_at values at Mountain-time boundaries, with their R1 instants."""
     y = year
-    utc = dt.timezone.utc
+    utc = dt.UTC
 
     def inst(d: dt.datetime) -> int:
         return int(d.timestamp())

@@ -31,7 +31,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -462,7 +462,7 @@ def _refresh_locked(home: Path, year: int, preview: bool, build_models: bool) ->
             [
                 closed_year,
                 revision,
-                datetime.now(timezone.utc),
+                datetime.now(UTC),
                 rel(home / "reports" / ye_path.name),
                 ye_sha,
                 len(ye),

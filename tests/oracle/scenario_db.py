@@ -7,7 +7,7 @@ modelled in dbt and the oracle, on the same typed rows.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +24,6 @@ def _connect(home: Path, read_only: bool = False):
     needs to be loaded"), while ``SET TimeZone`` after connecting works.
     """
     import duckdb
-
     from support_billing.warehouse import warehouse_path
 
     con = duckdb.connect(str(warehouse_path(Path(home))), read_only=read_only)
@@ -210,7 +209,7 @@ def as_date(value) -> date:
 # tests/test_billing_scenarios.py (dbt marts).
 # ---------------------------------------------------------------------------------------
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _t(tid, cid, when, category="sync_support", **kw):
