@@ -219,21 +219,7 @@ def test_r9_migration_while_inactive_is_billable_without_using_the_benefit(built
 
 def test_r9_steps_in_order(built):
     _, m = built
-    expected = {
-        "CL-void": "void",
-        "CL-ovy": "override_billable",
-        "CL-ovn": "override_free",
-        "CL-impl": "hourly_work",
-        "CL-impl-yes": "override_billable",
-        "CL-sheet": "hourly_work",
-        "CL-support": "billable_category",
-        "CL-other": "billable_category",
-        "CL-ts": "time_sensitive",
-        "CL-bug": "free_category",
-        "CL-fr-ts": "free_category",
-        "CL-unsup": "billable_category",
-        "CL-basic": "free_category",
-    }
+    expected = sc.CLASSIFICATION_REASONS
     assert {t: reason(m, t) for t in expected} == expected
     assert usage(m, "CL", 2026) == {"allotment": 8, "covered": 6, "overage": 0, "expired": 2}
     assert mart_lines(m, "2026-02", "CL2") == [

@@ -683,3 +683,22 @@ def compare_prepaid(oracle, marts: dict, period: str, customers: set[str] | None
         if k in exp and exp[k][2] is None and (period, k[0]) in oracle.invoices:
             diffs.append(f"R14 prepaid {period} {k}: customer has an invoice but none in marts")
     return diffs
+
+
+# R9 reason codes of the classification() scenario, hand-computed from SPEC (shared by the
+# oracle unit test and the dbt scenario test).
+CLASSIFICATION_REASONS = {
+    "CL-void": "void",
+    "CL-ovy": "override_billable",
+    "CL-ovn": "override_free",
+    "CL-impl": "hourly_work",
+    "CL-impl-yes": "override_billable",
+    "CL-sheet": "hourly_work",
+    "CL-support": "billable_category",
+    "CL-other": "billable_category",
+    "CL-ts": "time_sensitive",
+    "CL-bug": "free_category",
+    "CL-fr-ts": "free_category",
+    "CL-unsup": "billable_category",
+    "CL-basic": "free_category",
+}
