@@ -186,6 +186,7 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
     with connect(Path(home), read_only=True) as con:
         inputs = gate_inputs(con, period)
         findings = quality_findings(con, period)
+        fingerprint = month_fingerprint(con, period)
     result = run_gate(inputs)
     report = dict(result.report)
     report["findings"] = findings
@@ -196,7 +197,7 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
         "summary": result.summary(),
         "report_json": str(json_path),
         "report_md": str(md_path),
-        "fingerprint": month_fingerprint(period, inputs.invoices, inputs.lines),
+        "fingerprint": fingerprint,
         "hourly_work_without_hours": len(findings.get("hourly_work_without_hours", [])),
         "held_rows": len(findings.get("held_rows", [])),
     }
@@ -221,7 +222,8 @@ def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
             "from main.prepaid_deductions where period = ?",
             [period],
         )
-    if month_fingerprint(period, invoices, lines) != gate["fingerprint"]:
+        fingerprint = month_fingerprint(con, period)
+    if fingerprint != gate["fingerprint"]:
         return {"error": f"the warehouse changed between the quality gate and the export of "
                          f"{period}; nothing exported, run bill again"}
     tmp = parent / f".tmp-{period}-{os.getpid()}"

@@ -39,12 +39,25 @@ def load_month(con, period: str) -> tuple[list[dict], list[dict]]:
     return _rows(con, INVOICE_SQL, [period]), _rows(con, LINES_SQL, [period])
 
 
-def month_fingerprint(period: str, invoices: list[dict], lines: list[dict]) -> str:
-    """sha256 of the month's documents as exported: the gate and the export must see the
-    same data."""
-    data = exporters.render_csv(exporters.INVOICES_HEADER, exporters.invoice_rows(invoices))
-    data += exporters.render_csv(exporters.LINES_HEADER, exporters.line_rows(lines, invoices))
-    return hashlib.sha256(period.encode() + data).hexdigest()
+def month_fingerprint(con, period: str) -> str:
+    """sha256 of the month's documents and lines as built (every column, in number order),
+    computed in the warehouse: the gate and the export must see the same data."""
+    invoices, lines = con.execute(
+        """
+        select
+            (select coalesce(string_agg(cast(i as varchar), chr(10) order by invoice_number), '')
+             from main.invoices as i where period = $period),
+            (select coalesce(string_agg(cast(l as varchar), chr(10)
+                                        order by invoice_number, line_number), '')
+             from main.invoice_lines as l where period = $period)
+        """,
+        {"period": period},
+    ).fetchone()
+    digest = hashlib.sha256(period.encode())
+    digest.update(invoices.encode())
+    digest.update(b"\x1e")
+    digest.update(lines.encode())
+    return digest.hexdigest()
 
 
 def gate_inputs(con, period: str):
