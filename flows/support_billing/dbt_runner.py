@@ -26,6 +26,7 @@ class DbtResult:
     success: bool
     failures: list[str] = field(default_factory=list)
     skipped: bool = False  # nothing changed since the last successful build
+    selected: list[str] | None = None  # what a build rebuilt (None: everything)
 
 
 def run_dbt(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
@@ -58,9 +59,13 @@ def run_dbt(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
     return DbtResult(success=bool(res.success) and not failures, failures=failures)
 
 
-# The dbt sources: when none of them, nor the project's files, nor the built marts the
-# flows read have changed since the last successful build for the same period, a new build
-# cannot change anything and is skipped (a re-billed finalized month, R15, costs seconds).
+# What a build depends on. A model's table stays valid while the dbt sources it reads, the
+# project's files, the current year (int_calendar_months reaches year(current_date) + 1) and,
+# for the models tagged `billing_period` (the ones reading var('period')), the billed month
+# are unchanged. So a build rebuilds only what changed and what reads it: nothing when
+# nothing changed (a re-billed finalized month, R15), the four period models when only the
+# month changed (billing the next month of a year already loaded), everything downstream
+# of the changed sources after an ingest, and everything when the project changed.
 SOURCE_TABLES = (
     "raw.customers", "raw.subscriptions", "raw.tickets", "raw.timesheets",
     "raw.prepaid_hours", "raw.held_rows", "billing.finalized_months",
@@ -69,9 +74,15 @@ SOURCE_TABLES = (
 )
 BUILT_TABLES = (
     "main.price_book", "main.invoices", "main.invoice_lines", "main.prepaid_deductions",
-    "main.fct_incidents", "main.customer_year_usage",
+    "main.fct_incidents", "main.customer_year_usage", "main.fct_invoice_lines_computed",
+    "main.int_tickets_classified", "main.int_incidents_deducted",
 )
 PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
+PERIOD_TAG = "billing_period"
+PERIOD_ENV = "SUPPORT_BILLING_PERIOD"
+# Unit tests do not depend on the data; the analytics marts are views whose data tests run
+# with the project's own tests (a plain `dbt build`), not in every billing run.
+BUILD_EXCLUDE = ["--exclude", "test_type:unit", "tag:analytics,resource_type:test"]
 
 
 def _project_digest() -> str:
@@ -85,23 +96,24 @@ def _project_digest() -> str:
     return digest.hexdigest()
 
 
-def _tables_digest(home: Path, tables: tuple[str, ...]) -> str | None:
-    """Row count and an order-independent hash of every row of each table (None: unknown)."""
+def _table_digests(home: Path, tables: tuple[str, ...]) -> dict[str, str] | None:
+    """Per table: row count and an order-independent hash of every row (None: unknown)."""
     from .warehouse import connect, warehouse_path
 
     if not warehouse_path(home).exists():
         return None
     con = connect(home, read_only=True)
     try:
-        parts = []
+        out = {}
         for table in tables:
             try:
-                parts.append(con.execute(
+                count, total = con.execute(
                     f"select count(*), coalesce(sum(hash(t)), 0) from {table} as t"
-                ).fetchone())
+                ).fetchone()
             except Exception:  # table missing: not built yet
                 return None
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
+            out[table] = f"{count}:{total}"
+        return out
     finally:
         con.close()
 
@@ -110,38 +122,67 @@ def _state_file(home: Path) -> Path:
     return Path(home) / ".dbt" / "last_build.json"
 
 
-def build(home: Path, period: str | None = None, select: str | None = None) -> DbtResult:
-    """`dbt build` (seeds, models, data tests) with the billing period as a var.
+def _read_state(home: Path) -> dict:
+    try:
+        return json.loads(_state_file(home).read_text())
+    except (OSError, ValueError):
+        return {}
 
-    dbt unit tests do not depend on the data, and the analytics marts are views: their
-    tests run with the project's own tests and a plain `dbt build`, not in every billing run. A build whose inputs, project files and
-    outputs are unchanged since the last successful one is skipped.
-    """
+
+def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | None:
+    """What to rebuild since the last successful build: None = everything, [] = nothing,
+    else dbt selectors (each with its descendants)."""
+    if not last or now["sources"] is None or built_now is None:
+        return None
+    if last.get("project") != now["project"] or last.get("year") != now["year"]:
+        return None
+    if last.get("built") != built_now or not isinstance(last.get("sources"), dict):
+        return None  # a built table was changed or dropped outside dbt
+    selectors = [
+        f"source:{table}+"
+        for table in SOURCE_TABLES
+        if last["sources"].get(table) != now["sources"][table]
+    ]
+    if last.get("period") != now["period"]:
+        selectors.append(f"tag:{PERIOD_TAG}+")
+    return selectors
+
+
+def build(home: Path, period: str | None = None, select: str | None = None) -> DbtResult:
+    """`dbt build` (seeds, models, data tests) with the billing period as a var, limited to
+    what changed since the last successful build (see SOURCE_TABLES above)."""
+    from datetime import date
+
     home = Path(home).resolve()
-    key = {
+    # The period goes in through the environment, not --vars: dbt then re-parses only the
+    # models reading it (a changed --vars re-parses the whole project, ~3 s).
+    if period:
+        os.environ[PERIOD_ENV] = period
+    else:
+        os.environ.pop(PERIOD_ENV, None)
+    if select:  # an explicit selection: no bookkeeping
+        return run_dbt(home, ["build", *BUILD_EXCLUDE, "--select", select])
+    now = {
         "period": period or "",
-        "select": select or "",
         "project": _project_digest(),
-        "sources": _tables_digest(home, SOURCE_TABLES),
+        "year": date.today().year,
+        "sources": _table_digests(home, SOURCE_TABLES),
     }
+    plan = plan_build(_read_state(home), now, _table_digests(home, BUILT_TABLES))
+    if plan == []:
+        return DbtResult(success=True, skipped=True)
+    args = ["build", *BUILD_EXCLUDE]
+    if plan:
+        args += ["--select", *plan]
+    result = run_dbt(home, args)
     state = _state_file(home)
-    if key["sources"] is not None and state.exists():
-        try:
-            last = json.loads(state.read_text())
-        except ValueError:
-            last = {}
-        if last.get("key") == key and last.get("built") == _tables_digest(home, BUILT_TABLES):
-            return DbtResult(success=True, skipped=True)
-    # Analytics marts are views; their data tests run with the project's own tests.
-    args = ["build", "--exclude", "test_type:unit", "tag:analytics,resource_type:test"]
-    if select:
-        args += ["--select", select]
-    result = run_dbt(home, args, vars={"period": period} if period else None)
-    if result.success and key["sources"] is not None:
+    if result.success and now["sources"] is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
-        state.write_text(json.dumps({"key": key, "built": _tables_digest(home, BUILT_TABLES)}))
+        now["built"] = _table_digests(home, BUILT_TABLES)
+        state.write_text(json.dumps(now))
     elif state.exists():
         state.unlink()
+    result.selected = plan
     return result
 
 
@@ -159,18 +200,13 @@ def note_finalized(home: Path, period: str) -> None:
     Finalizing P writes billing.* rows for P only. No built table depends on them for the
     same period: adjustments read months before P, the policy snapshot equals the current
     policies, and the invoice that charged an incident is read through a view. So the
-    build of P stays valid and a re-bill of P does not rebuild.
+    build of P stays valid: a re-bill of P does not rebuild, and billing P+1 rebuilds only
+    the period models.
     """
     home = Path(home).resolve()
-    state = _state_file(home)
-    if not state.exists():
+    last = _read_state(home)
+    if last.get("period") != period:
         return
-    try:
-        last = json.loads(state.read_text())
-    except ValueError:
-        return
-    if last.get("key", {}).get("period") != period:
-        return
-    last["key"]["sources"] = _tables_digest(home, SOURCE_TABLES)
-    last["built"] = _tables_digest(home, BUILT_TABLES)
-    state.write_text(json.dumps(last))
+    last["sources"] = _table_digests(home, SOURCE_TABLES)
+    last["built"] = _table_digests(home, BUILT_TABLES)
+    _state_file(home).write_text(json.dumps(last))

@@ -4,7 +4,9 @@
   prior_period_adjustment lines for (M, T) finalized before P). Each d other than 0.00 is
   one adjustment line on C's invoice for P.
 #}
-{% set period = var('period') %}
+{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
+{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
+{{ config(tags=['billing_period']) }}
 with finalized_months as (
     select period from {{ source('billing', 'finalized_months') }}
     where period < '{{ period }}'

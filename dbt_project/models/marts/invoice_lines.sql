@@ -4,7 +4,9 @@
   each customer that has at least one line with a non-zero amount. Invoices and credit
   notes (total below 0.00) are numbered separately, 1, 2, 3 ... in customer_id order.
 #}
-{% set period = var('period') %}
+{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
+{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
+{{ config(tags=['billing_period']) }}
 with month_lines as (
     select
         *,

@@ -1,5 +1,7 @@
 {# R14: one row per invoice or credit note of the billed period (var 'period'). #}
-{% set period = var('period') %}
+{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
+{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
+{{ config(tags=['billing_period']) }}
 with lines as (
     select * from {{ ref('invoice_lines') }}
 ),

@@ -1,5 +1,7 @@
 {# R14: every prepaid block deduction of the billed period, with its invoice number or null. #}
-{% set period = var('period') %}
+{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
+{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
+{{ config(tags=['billing_period']) }}
 with deductions as (
     select * from {{ ref('int_prepaid_block_months') }}
     where period = '{{ period }}'
