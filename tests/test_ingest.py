@@ -453,6 +453,29 @@ def test_same_bytes_are_skipped(home):
     assert rows(home, "SELECT count(*), min(ingest_id) FROM raw.customers") == [(1, 1)]
 
 
+def test_an_unchanged_file_is_not_read_again(home, monkeypatch):
+    """R-IN3 at scale: an old export left in the inbox is recognised by path, size,
+    modification time and inode, without reading its bytes again; once it changes, it is
+    read and loaded."""
+    from support_billing import ingest_load
+
+    path = customers_file(home / "inbox", "C1")
+    ingest(home)
+    real_scan = ingest_load.scan_bytes
+    scanned = []
+    monkeypatch.setattr(ingest_load, "scan_bytes", lambda p: scanned.append(p) or real_scan(p))
+    s = ingest(home)
+    assert [(f.status, f.message) for f in s.files] == [
+        ("skipped", "same bytes as customers.csv, loaded by ingest 1 (R-IN3)"),
+    ]
+    assert scanned == []
+    write(home / "inbox", path.name, CUSTOMERS + "C1,Renamed,,,\n")
+    s = ingest(home)
+    assert [f.status for f in s.files] == ["loaded"]
+    assert len(scanned) == 1
+    assert rows(home, "SELECT customer_name, ingest_id FROM raw.customers") == [("Renamed", 3)]
+
+
 def test_later_file_replaces_row(home):
     write(home / "inbox", "customers_1.csv", CUSTOMERS + "C1,Old name,,,\nC2,Two,,,\n")
     ingest(home)

@@ -81,21 +81,21 @@ def ingest_file(
     path = Path(path)
     res = FileResult(str(path), path.name, kind, "refused")
     try:
+        stat = path.stat()
+        # A file already scanned with the same path, size, modification time (ns) and
+        # inode is not read again: the inbox keeps old exports, and re-hashing them on
+        # every run would cost in proportion to history, not to the new file.
+        known = _known_sha256(con, path, stat)
+        if known and _skip_if_loaded(con, ingest_id, res, known):
+            return res
         scan = scan_bytes(path)
     except OSError as exc:
         res.message = f"cannot be read: {exc.strerror or exc}"
         _log(con, ingest_id, res)
         return res
     res.sha256 = scan.sha256
-    earlier = con.execute(
-        "SELECT file_name, ingest_id FROM raw.ingest_log WHERE sha256 = ? AND status = 'loaded' "
-        "ORDER BY ingest_id LIMIT 1",
-        [scan.sha256],
-    ).fetchone()
-    if earlier:
-        res.status = "skipped"
-        res.message = f"same bytes as {earlier[0]}, loaded by ingest {earlier[1]} (R-IN3)"
-        _log(con, ingest_id, res)
+    _remember_scan(con, path, stat, scan.sha256)
+    if _skip_if_loaded(con, ingest_id, res, scan.sha256):
         return res
     try:
         if scan.utf8_error:
@@ -125,6 +125,39 @@ def ingest_file(
     finally:
         _cleanup(con)
     return res
+
+
+def _known_sha256(con: duckdb.DuckDBPyConnection, path: Path, stat) -> str | None:
+    row = con.execute(
+        "SELECT sha256 FROM raw.file_scans WHERE path = ? AND size = ? AND mtime_ns = ? "
+        "AND inode = ?",
+        [str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _remember_scan(con: duckdb.DuckDBPyConnection, path: Path, stat, sha256: str) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO raw.file_scans VALUES (?, ?, ?, ?, ?)",
+        [str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256],
+    )
+
+
+def _skip_if_loaded(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileResult,
+                    sha256: str) -> bool:
+    """R-IN3: bytes already loaded are skipped (logged as such)."""
+    earlier = con.execute(
+        "SELECT file_name, ingest_id FROM raw.ingest_log WHERE sha256 = ? AND status = 'loaded' "
+        "ORDER BY ingest_id LIMIT 1",
+        [sha256],
+    ).fetchone()
+    if not earlier:
+        return False
+    res.sha256 = sha256
+    res.status = "skipped"
+    res.message = f"same bytes as {earlier[0]}, loaded by ingest {earlier[1]} (R-IN3)"
+    _log(con, ingest_id, res)
+    return True
 
 
 def _log(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileResult) -> None:

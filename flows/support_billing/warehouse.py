@@ -104,6 +104,14 @@ create table if not exists raw.ingest_log (
     ingested_at    timestamptz not null
 );
 
+create table if not exists raw.file_scans (  -- R-IN3 shortcut: a scanned file's sha256
+    path      varchar primary key,           -- absolute path
+    size      bigint not null,
+    mtime_ns  bigint not null,
+    inode     bigint not null,
+    sha256    varchar not null
+);
+
 create table if not exists raw.rejected_rows (
     ingest_id    bigint not null,
     file_name    varchar not null,
