@@ -109,3 +109,14 @@ def test_every_model_reading_the_period_is_tagged():
         text = path.read_text()
         if "var('period'" in text or 'var("period"' in text:
             assert f"tags=['{dbt_runner.PERIOD_TAG}']" in text, path.name
+
+
+def test_every_dbt_source_is_watched():
+    """A source missing from SOURCE_TABLES could change without anything being rebuilt."""
+    import yaml
+
+    spec = yaml.safe_load(
+        (dbt_runner.DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml").read_text())
+    declared = {f"{s.get('schema', s['name'])}.{t['name']}"
+                for s in spec["sources"] for t in s["tables"]}
+    assert declared == set(dbt_runner.SOURCE_TABLES)
