@@ -5,8 +5,9 @@
                                        [--prefect-server URL] [--json FILE]
 
 Generates a dataset at the scale into a temporary home, runs the real CLI as
-subprocesses (ingest; bill December as a preview; bill January; bill January again, the
-R15 no-op) and prints a table: rows per export, wall seconds and peak memory of each
+subprocesses (ingest the year; bill December as a preview, the first build after the
+ingest; bill January, month 1; December again, month 12; January again, the R15 no-op;
+ingest 1,000 new tickets; bill February after them) and prints a table: rows per export, wall seconds and peak memory of each
 command and of each stage inside `bill` (from its `stage <name> <secs>s` lines), and
 direct measurements of the fixed costs: Prefect import and a trivial flow run on a
 temporary server (and on --prefect-server), dbt import and parse, GX import and context.
@@ -35,6 +36,7 @@ STAGES = ["ingest", "dbt build", "quality gate", "export", "finalize",
           "flow/orchestration overhead"]
 KINDS = ["customers", "subscriptions", "tickets", "timesheets", "prepaid_hours"]
 TIME_BIN = "/usr/bin/time"
+SMALL_TICKETS = 1_000
 
 
 @dataclass
@@ -213,11 +215,30 @@ def cli_command() -> list[str]:
 
 STEPS = {
     "ingest": ("ingest", ["ingest"]),
+    "bill12cold": (f"bill {YEAR}-12 --preview (first after ingest: full build)",
+                   ["bill", "--period", f"{YEAR}-12", "--preview"]),
+    "bill1": (f"bill {YEAR}-01 (month 1)", ["bill", "--period", f"{YEAR}-01"]),
     "bill12": (f"bill {YEAR}-12 --preview (month 12)",
                ["bill", "--period", f"{YEAR}-12", "--preview"]),
-    "bill1": (f"bill {YEAR}-01 (month 1)", ["bill", "--period", f"{YEAR}-01"]),
     "bill1again": (f"bill {YEAR}-01 again (R15 no-op)", ["bill", "--period", f"{YEAR}-01"]),
+    "ingestsmall": (f"ingest {SMALL_TICKETS:,} new tickets (small file)",
+                    ["ingest", "{home}/small"]),
+    "bill2": (f"bill {YEAR}-02 (after the small ingest)", ["bill", "--period", f"{YEAR}-02"]),
 }
+
+
+def write_small_export(folder: Path, customers: int) -> Path:
+    """A tickets export of SMALL_TICKETS new billable tickets in February, spread over the
+    generated customers (ids C000001...), for the incremental ingest and the bill after it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tickets_new.csv"
+    rows = ["ticket_id,customer_id,opened_at,category,time_sensitive,status"]
+    for i in range(SMALL_TICKETS):
+        cust = f"C{(i * 97) % customers + 1:06d}"
+        rows.append(f"BENCH-T{i:06d},{cust},{YEAR}-02-{i % 27 + 1:02d} 10:{i % 60:02d},"
+                    "sync_support,,closed")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
 
 
 def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_server: str | None,
@@ -267,7 +288,11 @@ def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_ser
     if prefect_server:
         cli_env["PREFECT_API_URL"] = prefect_server
     base = [*(cli or cli_command()), "--home", str(home)]
-    for label, args in (STEPS[name] for name in (steps or list(STEPS))):
+    steps = steps or list(STEPS)
+    if "ingestsmall" in steps:
+        write_small_export(home / "small", customers)
+    for label, args in (STEPS[name] for name in steps):
+        args = [a.replace("{home}", str(home)) for a in args]
         run = measure(label, [*base, *args], cli_env, timeout)
         run.stages = parse_stages(run.stdout + "\n" + run.stderr)
         result["runs"].append(asdict(run))
@@ -301,8 +326,11 @@ def report(result: dict) -> str:
             f"{_f(run['peak_mb'], '{:.0f}'):>9}  {_err(run)}")
     add("")
     bills = [r for r in result["runs"] if r["label"].startswith("bill")]
-    head = "".join(f" {b['label'].split(' (')[0].replace('--preview', 'prev'):>22}"
-                   for b in bills)
+    def short(label: str) -> str:
+        name = label.split(" (")[0].replace(" --preview", " prev")
+        return name + (" cold" if "full build" in label else "")
+
+    head = "".join(f" {short(b['label']):>22}" for b in bills)
     add(f"  {'Stage of bill (wall s / peak MB)':<44}{head}")
     for stage in STAGES:
         cells = []

@@ -65,8 +65,10 @@ def test_benchmark_table_with_a_stub_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     check_table(out)
-    for label in ("bill 2026-12 --preview (month 12)", "bill 2026-01 (month 1)",
-                  "bill 2026-01 again (R15 no-op)"):
+    for label in ("bill 2026-12 --preview (first after ingest: full build)",
+                  "bill 2026-12 --preview (month 12)", "bill 2026-01 (month 1)",
+                  "bill 2026-01 again (R15 no-op)", "ingest 1,000 new tickets (small file)",
+                  "bill 2026-02 (after the small ingest)"):
         assert label in out
     result = json.loads(result_file.read_text())
     assert result["rows"]["customers"] == 50
