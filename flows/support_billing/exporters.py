@@ -1,8 +1,16 @@
 """Export writers: the month's files (SPEC section 5) and the prepaid report (R14).
 
-Pure functions over plain rows (dicts of str / Decimal / date, as DuckDB returns them);
-no warehouse access here. Every file is UTF-8, ``\\n`` line endings, sorted, with no run
-timestamps inside, so the same inputs give byte-identical files.
+Every field is formatted and every file ordered in DuckDB SQL (``export_sql.py``); this
+module only turns those rows into CSV bytes, hashes them and writes the manifest. Every
+file is UTF-8, ``\\n`` line endings, sorted, with no run timestamps inside, so the same
+inputs give byte-identical files.
+
+Two entry points share that SQL:
+- ``write_export_from(con, folder, period, gate)`` reads ``main.invoices`` and
+  ``main.invoice_lines`` of the period in the warehouse (the billing flow);
+- ``write_export(folder, period, invoices, lines, gate)`` takes plain rows (dicts shaped
+  like those tables), loads them into an in-memory DuckDB and runs the same SQL.
+Likewise ``write_prepaid_report_from`` / ``write_prepaid_report``.
 
 Files in ``exports/YYYY-MM/``:
 - ``invoices.csv``, ``invoice_lines.csv``: the documents and lines as computed (R14).
@@ -18,10 +26,15 @@ import hashlib
 import io
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+import duckdb
+
+from . import export_sql
 
 CENT = Decimal("0.01")
 
@@ -119,7 +132,9 @@ class ExportConfig:
         )
 
 
-# ---------------------------------------------------------------- formatting
+# ---------------------------------------------------------------- single values
+# The files are formatted in SQL (export_sql.py); these format one value the same way for
+# messages, the gate and the closing summary (gate.py, billing.py, billing_data.py).
 def dec(value) -> Decimal:
     if value is None:
         return Decimal("0")
@@ -132,10 +147,6 @@ def dec(value) -> Decimal:
 
 def money(value) -> str:
     """Exactly 2 decimals, half up (R2); ``-0.00`` is written ``0.00``."""
-    if type(value) is Decimal:  # fast path: DECIMAL(18,2) from the warehouse
-        s = str(value)
-        if len(s) > 3 and s[-3] == "." and "E" not in s:
-            return "0.00" if s == "-0.00" else s
     q = dec(value).quantize(CENT, rounding=ROUND_HALF_UP)
     if q == 0:
         q = Decimal("0.00")
@@ -152,12 +163,6 @@ def quantity(line_type: str, value) -> str:
     return money(q)
 
 
-def iso(d) -> str:
-    if isinstance(d, str):
-        return d[:10]
-    return d.isoformat()
-
-
 def _as_date(d) -> date:
     return date.fromisoformat(d[:10]) if isinstance(d, str) else d
 
@@ -172,16 +177,26 @@ def uk_date(d) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
 
-def text(value) -> str:
-    return "" if value is None else str(value)
-
-
 # ---------------------------------------------------------------- writing
-def render_csv(header: list[str], rows: list[list[str]]) -> bytes:
+def render_csv(header: list[str], rows: list[tuple]) -> bytes:
+    """CSV bytes of rows from ``export_sql.rendered_rows_sql``, the same bytes as
+    ``csv.writer`` over every row's fields (tests/test_export_property.py):
+
+    - ``(line, True)``: a row SQL joined with commas. None of its fields holds a comma, a
+      quote, ``\\n`` or ``\\r``, and csv.writer (QUOTE_MINIMAL) writes such fields as
+      they are;
+    - ``(json_fields, False)``: any other row, its fields as a JSON array (DuckDB's
+      ``to_json``, which ``json.loads`` reads back exactly, NULL as None) for csv.writer
+      to quote."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
-    writer.writerows(rows)
+    write, writerow, fields = buf.write, writer.writerow, json.loads
+    for text, plain in rows:
+        if plain:
+            write(text)
+        else:
+            writerow(fields(text))
     return buf.getvalue().encode("utf-8")
 
 
@@ -192,7 +207,7 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_csv(folder: Path, name: str, header: list[str], rows: list[list[str]]) -> dict:
+def _write_csv(folder: Path, name: str, header: list[str], rows: list[tuple]) -> dict:
     """Write one CSV into ``folder``; return its manifest entry."""
     data = render_csv(header, rows)
     _write_bytes(Path(folder) / name, data)
@@ -203,189 +218,101 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-# ---------------------------------------------------------------- ordering
-def _doc_key(inv: dict) -> tuple:
-    return (0 if inv["document_type"] == "invoice" else 1, inv["invoice_number"])
+def render_json(obj) -> bytes:
+    return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-class _InExportOrder(list):
-    """A list already sorted for export: sorting it again is a no-op (write_export sorts
-    once for all six files)."""
+# ---------------------------------------------------------------- running the SQL
+def _fetch(con, sql: str, params: dict) -> list[tuple]:
+    try:
+        return con.execute(sql, params).fetchall()
+    except duckdb.InvalidInputException as exc:  # error() of a fractional incident count
+        if "is not a whole number" in str(exc):
+            raise ValueError(str(exc).removeprefix("Invalid Input Error: ")) from exc
+        raise
 
 
-def sort_invoices(invoices: list[dict]) -> list[dict]:
-    if isinstance(invoices, _InExportOrder):
-        return invoices
-    return _InExportOrder(sorted(invoices, key=_doc_key))
-
-
-def sort_lines(lines: list[dict], invoices: list[dict]) -> list[dict]:
-    if isinstance(lines, _InExportOrder):
-        return lines
-    order = {inv["invoice_number"]: i for i, inv in enumerate(sort_invoices(invoices))}
-    return _InExportOrder(sorted(
-        lines,
-        key=lambda ln: (order.get(ln["invoice_number"], len(order)), ln["invoice_number"],
-                        int(ln["line_number"])),
-    ))
-
-
-# ---------------------------------------------------------------- section 5 files
-def invoice_rows(invoices: list[dict]) -> list[list[str]]:
-    return [
-        [
-            inv["invoice_number"], inv["document_type"], inv["customer_id"],
-            text(inv["customer_name"]), text(inv["accounting_ref"]), inv["period"],
-            iso(inv["invoice_date"]), iso(inv["due_date"]), text(inv.get("currency") or "USD"),
-            money(inv["total"]), str(int(inv["line_count"])),
-        ]
-        for inv in sort_invoices(invoices)
-    ]
-
-
-def line_rows(lines: list[dict], invoices: list[dict]) -> list[list[str]]:
-    return [
-        [
-            ln["invoice_number"], str(int(ln["line_number"])), ln["customer_id"], ln["line_type"],
-            text(ln["description"]), quantity(ln["line_type"], ln["quantity"]),
-            money(ln["unit_price"]), money(ln["amount"]), text(ln.get("source_ref")),
-            text(ln["rule"]),
-        ]
-        for ln in sort_lines(lines, invoices)
-    ]
-
-
-# ---------------------------------------------------------------- accounting files
-@dataclass(frozen=True)
-class AccountingLine:
-    item: str
-    description: str
-    quantity: str
-    rate: str
-    amount: str
-
-
-def accounting_line(line: dict, config: ExportConfig, sign: int = 1) -> AccountingLine:
-    """One accounting-system line. A line whose amount is not quantity x unit price
-    (a prorated month, R7) becomes quantity 1 at unit price = amount, the proration in
-    the description (section 5). ``sign=-1`` turns a credit note's line positive."""
-    q, p, a = dec(line["quantity"]), dec(line["unit_price"]), dec(line["amount"])
-    desc = text(line["description"])
-    if q * p == a:
-        qty, rate = quantity(line["line_type"], q), p
-    else:
-        full = (q * p).quantize(CENT, rounding=ROUND_HALF_UP)
-        qty, rate = "1", a
-        desc = (f"{desc} (prorated: {quantity(line['line_type'], q)} x {money(p)} = "
-                f"{money(full)} for the full month; billed {money(a)})")
-    return AccountingLine(
-        item=config.items.get(line["line_type"], line["line_type"]),
-        description=desc,
-        quantity=qty,
-        rate=money(sign * rate),
-        amount=money(sign * a),
-    )
-
-
-def _documents(invoices: list[dict], lines: list[dict], document_type: str):
-    """(invoice, its non-zero lines) for one document type, in number order (section 5:
-    zero-amount lines are left out of accounting files)."""
-    by_number: dict[str, list[dict]] = {}
-    for ln in sort_lines(lines, invoices):
-        if dec(ln["amount"]) != 0:
-            by_number.setdefault(ln["invoice_number"], []).append(ln)
-    for inv in sort_invoices(invoices):
-        if inv["document_type"] == document_type:
-            yield inv, by_number.get(inv["invoice_number"], [])
-
-
-def terms(inv: dict) -> str:
-    days = (_as_date(inv["due_date"]) - _as_date(inv["invoice_date"])).days
-    return f"Net {days}"
-
-
-def quickbooks_invoice_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
-    rows = []
-    for inv, inv_lines in _documents(invoices, lines, "invoice"):
-        for ln in inv_lines:
-            al = accounting_line(ln, config)
-            rows.append([
-                inv["invoice_number"], text(inv["accounting_ref"]), us_date(inv["invoice_date"]),
-                us_date(inv["due_date"]), terms(inv), al.item, al.description, al.quantity,
-                al.rate, al.amount,
-            ])
-    return rows
-
-
-def quickbooks_credit_memo_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
-    rows = []
-    for inv, inv_lines in _documents(invoices, lines, "credit_note"):
-        for ln in inv_lines:
-            al = accounting_line(ln, config, sign=-1)
-            rows.append([
-                inv["invoice_number"], text(inv["accounting_ref"]), us_date(inv["invoice_date"]),
-                al.item, al.description, al.quantity, al.rate, al.amount,
-            ])
-    return rows
-
-
-def _reference(inv: dict) -> str:
-    return f"Support {inv['period']}"
-
-
-def xero_invoice_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
-    rows = []
-    for inv, inv_lines in _documents(invoices, lines, "invoice"):
-        for ln in inv_lines:
-            al = accounting_line(ln, config)
-            rows.append([
-                text(inv["accounting_ref"]), text(inv.get("email")), inv["invoice_number"],
-                _reference(inv), uk_date(inv["invoice_date"]), uk_date(inv["due_date"]),
-                al.description, al.quantity, al.rate, config.xero_account_code,
-                config.xero_tax_type, text(inv.get("currency") or "USD"),
-            ])
-    return rows
-
-
-def xero_credit_note_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
-    rows = []
-    for inv, inv_lines in _documents(invoices, lines, "credit_note"):
-        for ln in inv_lines:
-            al = accounting_line(ln, config, sign=-1)
-            rows.append([
-                text(inv["accounting_ref"]), text(inv.get("email")), inv["invoice_number"],
-                _reference(inv), uk_date(inv["invoice_date"]), al.description, al.quantity,
-                al.rate, config.xero_account_code, config.xero_tax_type,
-                text(inv.get("currency") or "USD"),
-            ])
-    return rows
-
-
-# ---------------------------------------------------------------- the export folder
-def manifest_summary(period: str, invoices: list[dict]) -> dict:
-    inv_numbers = sorted(i["invoice_number"] for i in invoices if i["document_type"] == "invoice")
-    cn_numbers = sorted(i["invoice_number"] for i in invoices if i["document_type"] != "invoice")
+def _config_params(config: ExportConfig) -> dict:
     return {
-        "month": period,
-        "period": period,
-        "invoice_count": len(inv_numbers),
-        "credit_note_count": len(cn_numbers),
-        "document_count": len(invoices),
-        "first_invoice_number": inv_numbers[0] if inv_numbers else None,
-        "last_invoice_number": inv_numbers[-1] if inv_numbers else None,
-        "first_credit_note_number": cn_numbers[0] if cn_numbers else None,
-        "last_credit_note_number": cn_numbers[-1] if cn_numbers else None,
-        "grand_total": money(sum((dec(i["total"]) for i in invoices), Decimal("0"))),
-        "invoiced_total": money(sum((dec(i["total"]) for i in invoices
-                                     if i["document_type"] == "invoice"), Decimal("0"))),
-        "credited_total": money(-sum((dec(i["total"]) for i in invoices
-                                      if i["document_type"] != "invoice"), Decimal("0"))),
-        "currency": "USD",
+        "item_types": list(config.items),
+        "item_names": list(config.items.values()),
+        "account_code": config.xero_account_code,
+        "tax_type": config.xero_tax_type,
     }
 
 
-def render_json(obj) -> bytes:
-    return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+FILE_HEADERS = {
+    "invoices.csv": INVOICES_HEADER,
+    "invoice_lines.csv": LINES_HEADER,
+    "quickbooks_invoices.csv": QBO_INVOICE_HEADER,
+    "quickbooks_credit_memos.csv": QBO_CREDIT_MEMO_HEADER,
+    "xero_invoices.csv": XERO_INVOICE_HEADER,
+    "xero_credit_notes.csv": XERO_CREDIT_NOTE_HEADER,
+}
+
+
+def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dict,
+            config: ExportConfig | None) -> dict:
+    """Write the six files (section 5, in EXPORT_FILES order) and the manifest."""
+    config = config or ExportConfig.from_env()
+    folder = Path(folder)
+    params = {**source.params, **_config_params(config)}
+    prelude = export_sql.export_prelude(source)
+    specs = export_sql.EXPORT_FILES_SQL
+    files = []
+    # A pipeline: one worker thread runs the files' queries in turn on its own cursor
+    # (DuckDB releases the GIL while it computes) while this thread writes, hashes and
+    # fsyncs the file before. The files and their order are the same as without it.
+    with con.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [pool.submit(_fetch, cursor, export_sql.rendered_rows_sql(
+            prelude, spec, FILE_HEADERS[spec.name]), params) for spec in specs]
+        try:
+            for spec, rows in zip(specs, pending, strict=True):
+                files.append(_write_csv(folder, spec.name, FILE_HEADERS[spec.name],
+                                        rows.result()))
+        finally:
+            for rows in pending:  # after a failure, the queries not started are dropped
+                rows.cancel()
+    cur = con.execute(prelude + export_sql.MANIFEST_SELECT, params)
+    summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    manifest = {"month": period, "period": period, **summary, "currency": "USD",
+                "files": files, "quality_gate": gate}
+    _write_bytes(folder / MANIFEST, render_json(manifest))
+    return manifest
+
+
+def load_rows(con, invoices=(), lines=(), deductions=()) -> None:
+    """Plain rows (dicts) into in-memory tables shaped like main.invoices,
+    main.invoice_lines and main.prepaid_deductions (``export_sql.ROW_TABLES``). Money goes
+    in as exact decimal text, never through DOUBLE; a missing key is NULL."""
+    for (table, columns), rows in zip(export_sql.ROW_TABLES.items(),
+                                      (invoices, lines, deductions), strict=True):
+        con.execute(f"create or replace table {table} ("
+                    + ", ".join(f"{name} {sql_type}" for name, sql_type in columns) + ")")
+        values = [[_cell(row.get(name), sql_type) for name, sql_type in columns]
+                  for row in rows]
+        if values:
+            con.executemany(f"insert into {table} values ({', '.join('?' * len(columns))})",
+                            values)
+
+
+def _cell(value, sql_type: str):
+    if value is None:
+        return None
+    if sql_type.startswith("decimal"):
+        return str(dec(value))
+    if sql_type == "date" and isinstance(value, str):
+        return value[:10]
+    return value
+
+
+# ---------------------------------------------------------------- the export folder
+def write_export_from(con, folder: Path, period: str, gate: dict,
+                      config: ExportConfig | None = None) -> dict:
+    """Write every export file of ``period`` from the warehouse (``main.invoices``,
+    ``main.invoice_lines``) and the manifest into ``folder`` (an empty temporary folder the
+    caller renames into place); return the manifest."""
+    return _export(con, export_sql.warehouse_source(period), folder, period, gate, config)
 
 
 def write_export(
@@ -396,49 +323,36 @@ def write_export(
     gate: dict,
     config: ExportConfig | None = None,
 ) -> dict:
-    """Write every export file and the manifest into ``folder`` (an empty temporary folder
-    the caller renames into place); return the manifest."""
-    config = config or ExportConfig.from_env()
-    folder = Path(folder)
-    invoices = sort_invoices(invoices)
-    lines = sort_lines(lines, invoices)
-    specs = [
-        ("invoices.csv", INVOICES_HEADER, invoice_rows(invoices)),
-        ("invoice_lines.csv", LINES_HEADER, line_rows(lines, invoices)),
-        ("quickbooks_invoices.csv", QBO_INVOICE_HEADER,
-         quickbooks_invoice_rows(invoices, lines, config)),
-        ("quickbooks_credit_memos.csv", QBO_CREDIT_MEMO_HEADER,
-         quickbooks_credit_memo_rows(invoices, lines, config)),
-        ("xero_invoices.csv", XERO_INVOICE_HEADER, xero_invoice_rows(invoices, lines, config)),
-        ("xero_credit_notes.csv", XERO_CREDIT_NOTE_HEADER,
-         xero_credit_note_rows(invoices, lines, config)),
-    ]
-    files = [_write_csv(folder, name, header, rows) for name, header, rows in specs]
-    manifest = manifest_summary(period, invoices)
-    manifest["files"] = files
-    manifest["quality_gate"] = gate
-    _write_bytes(folder / MANIFEST, render_json(manifest))
-    return manifest
+    """``write_export_from`` over plain rows: every row given is exported."""
+    with duckdb.connect(":memory:") as con:
+        load_rows(con, invoices, lines)
+        return _export(con, export_sql.ROWS_SOURCE, folder, period, gate, config)
 
 
-def prepaid_rows(deductions: list[dict]) -> list[list[str]]:
-    ordered = sorted(deductions, key=lambda d: (d["customer_id"], d["block_id"]))
-    return [
-        [d["period"], d["customer_id"], d["block_id"], money(d["hours_taken"]),
-         money(d["hours_left"]), text(d.get("invoice_number"))]
-        for d in ordered
-    ]
-
-
-def write_prepaid_report(path: Path, deductions: list[dict]) -> Path:
+def _write_prepaid(con, source: export_sql.Source, path: Path) -> Path:
     """``reports/prepaid_YYYY-MM.csv``: every block deduction of the month with its invoice
     number, blank where no invoice was issued (R14). Written atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sql = export_sql.rendered_rows_sql(export_sql.prepaid_prelude(source),
+                                       export_sql.PREPAID_CSV, PREPAID_HEADER)
+    data = render_csv(PREPAID_HEADER, _fetch(con, sql, source.params))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _write_bytes(tmp, render_csv(PREPAID_HEADER, prepaid_rows(deductions)))
+    _write_bytes(tmp, data)
     os.replace(tmp, path)
     return path
+
+
+def write_prepaid_report_from(con, path: Path, period: str) -> Path:
+    """The prepaid report of ``period`` from ``main.prepaid_deductions``."""
+    return _write_prepaid(con, export_sql.warehouse_source(period), path)
+
+
+def write_prepaid_report(path: Path, deductions: list[dict]) -> Path:
+    """The prepaid report of plain rows shaped like main.prepaid_deductions."""
+    with duckdb.connect(":memory:") as con:
+        load_rows(con, deductions=deductions)
+        return _write_prepaid(con, export_sql.ROWS_SOURCE, path)
 
 
 def folders_match(a: Path, b: Path) -> list[str]:
