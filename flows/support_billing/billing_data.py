@@ -5,9 +5,8 @@ the billed month, the gate's inputs, the quality findings (not the gate: held ro
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 
-from . import exporters
+from . import export_sql
 
 HOUR_LINE_TYPES = ("implementation_hours", "training_hours", "custom_development_hours")
 
@@ -36,6 +35,8 @@ order by invoice_number, line_number
 
 
 def load_month(con, period: str) -> tuple[list[dict], list[dict]]:
+    """The month's documents and lines as Python rows (``gate_inputs``). The export does
+    not load them: ``exporters.write_export_from`` renders the files in the warehouse."""
     return _rows(con, INVOICE_SQL, [period]), _rows(con, LINES_SQL, [period])
 
 
@@ -61,22 +62,16 @@ def month_fingerprint(con, period: str) -> str:
 
 
 def gate_inputs(con, period: str):
+    """The warehouse's month as ``gate.GateInputs`` rows (for ``gate.run_gate``). The
+    billing flow does not need them: ``gate.run_gate_on`` reads the same tables in SQL."""
     from .gate import GateInputs
+    from .gate_sql import UPFRONT_LEDGER_SQL
 
     invoices, lines = load_month(con, period)
     known = {r[0] for r in con.execute(
         "select customer_id from main.stg_exports__customers").fetchall()}
     price_book = _rows(con, "select price_key, effective_from, value from main.price_book")
-    ledger = dict(con.execute(
-        """
-        select customer_id, count(*)
-        from main.fct_incidents
-        where coverage = 'overage' and overage_treatment = 'upfront'
-          and coalesce(charged_period, period) = ?
-        group by customer_id
-        """,
-        [period],
-    ).fetchall())
+    ledger = dict(con.execute(UPFRONT_LEDGER_SQL, {"period": period}).fetchall())
     return GateInputs(period, invoices, lines, known, price_book, ledger)
 
 
@@ -132,7 +127,21 @@ where not exists (
 """
 
 
-def month_stats(con, period: str, invoices: list[dict], lines: list[dict]) -> dict:
+# The closing summary's month figures, on DECIMAL in the warehouse (R2 formatting).
+MONTH_FIGURES_SQL = f"""
+select
+    (select count(*) from main.invoices
+     where period = $period and document_type = 'invoice') as invoices,
+    (select count(*) from main.invoices
+     where period = $period and document_type is distinct from 'invoice') as credit_notes,
+    (select {export_sql.money('sum(total)')} from main.invoices
+     where period = $period) as total_billed,
+    (select {export_sql.money('sum(quantity)')} from main.invoice_lines
+     where period = $period and list_contains($hour_types, line_type)) as hours_billed
+"""
+
+
+def month_stats(con, period: str) -> dict:
     """The closing summary's numbers."""
     def one(sql, params=None, default=0):
         try:
@@ -140,17 +149,16 @@ def month_stats(con, period: str, invoices: list[dict], lines: list[dict]) -> di
         except Exception:
             return default
 
-    total = sum((exporters.dec(i["total"]) for i in invoices), Decimal("0"))
-    hours = sum((exporters.dec(ln["quantity"]) for ln in lines
-                 if ln["line_type"] in HOUR_LINE_TYPES), Decimal("0"))
+    invoices, credit_notes, total, hours = con.execute(
+        MONTH_FIGURES_SQL, {"period": period, "hour_types": list(HOUR_LINE_TYPES)}).fetchone()
     return {
-        "invoices": sum(1 for i in invoices if i["document_type"] == "invoice"),
-        "credit_notes": sum(1 for i in invoices if i["document_type"] != "invoice"),
-        "total_billed": exporters.money(total),
+        "invoices": int(invoices),
+        "credit_notes": int(credit_notes),
+        "total_billed": total,
         "overage_incidents": int(one(
             "select count(*) from main.fct_incidents where period = ? and coverage = 'overage'",
             [period])),
-        "hours_billed": exporters.money(hours),
+        "hours_billed": hours,
         "rejected_rows_waiting": int(one(REJECTED_WAITING_SQL)),
         "rows_held": int(one("select count(*) from raw.held_rows")),
     }
