@@ -1,8 +1,8 @@
 """benchmarks/run_benchmark.py at a tiny scale: the table has the expected rows.
 
 No timing assertions. The first test runs the script against a stub CLI (fast: it checks
-the measuring, the stage parsing and the table); the second runs the real pipeline's
-ingest step on 50 generated customers.
+the measuring, the stage parsing and the table); the second runs the real pipeline (ingest,
+bill, re-bill) on 50 generated customers.
 """
 
 from __future__ import annotations
@@ -82,13 +82,22 @@ def test_benchmark_table_with_a_stub_cli(tmp_path):
 
 
 @pytest.mark.slow
-def test_benchmark_runs_the_real_ingest(tmp_path):
+def test_benchmark_runs_the_real_pipeline(tmp_path):
+    """The real CLI, as a user runs it (no PREFECT_API_URL: Prefect's temporary server,
+    started early by `bill`): ingest, bill month 1, bill it again (the R15 no-op)."""
     result_file = tmp_path / "result.json"
-    proc = run(["--scale", "S", "--customers", "50", "--skip-probes", "--steps", "ingest",
-                "--json", str(result_file)], timeout=300)
+    proc = run(["--scale", "S", "--customers", "50", "--skip-probes",
+                "--steps", "ingest,bill1,bill1again", "--json", str(result_file)], timeout=600)
     assert proc.returncode == 0, proc.stderr
     check_table(proc.stdout)
     result = json.loads(result_file.read_text())
     assert result["generate"]["rc"] == 0
-    assert [r["label"] for r in result["runs"]] == ["ingest"]
-    assert result["runs"][0]["rc"] == 0, result["runs"][0]["stderr"][-2000:]
+    assert [r["label"] for r in result["runs"]] == [
+        "ingest", "bill 2026-01 (month 1)", "bill 2026-01 again (R15 no-op)"]
+    for r in result["runs"]:
+        assert r["rc"] == 0, r["stderr"][-2000:]
+    first, again = result["runs"][1], result["runs"][2]
+    assert "2026-01 published and finalized" in first["stdout"]
+    assert set(first["stages"]) >= {"ingest", "dbt build", "quality gate", "export", "finalize"}
+    assert "nothing changed since the last build" in again["stdout"]
+    assert "2026-01 was already finalized: nothing changed" in again["stdout"]

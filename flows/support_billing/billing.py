@@ -30,7 +30,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 
-from . import dbt_runner, exporters, finalize, periods
+from . import dbt_runner, exporters, finalize, orchestration, periods
 from .billing_data import (
     month_fingerprint,
     month_stats,
@@ -442,6 +442,9 @@ def cli_bill(home: Path, period: str | None, preview: bool) -> int:
               "next month, or use --preview", file=sys.stderr)
         return 1
     quiet_prefect_console()
+    server = orchestration.start_temporary_server()  # boots while dbt and GX are imported
+    orchestration.warm_billing_imports()
+    server.wait()
     state = monthly_billing(home=str(home), period=period, preview=preview, return_state=True)
     if state.is_failed() or state.is_crashed() or state.is_cancelled():
         message = (state.message or "billing failed").strip().splitlines()[0]
