@@ -443,8 +443,9 @@ def cli_bill(home: Path, period: str | None, preview: bool) -> int:
         return 1
     quiet_prefect_console()
     server = orchestration.start_temporary_server()  # boots while dbt and GX are imported
-    orchestration.warm_billing_imports()
-    server.wait()
+    if server.starting:
+        orchestration.warm_billing_imports()
+        server.wait()
     state = monthly_billing(home=str(home), period=period, preview=preview, return_state=True)
     if state.is_failed() or state.is_crashed() or state.is_cancelled():
         message = (state.message or "billing failed").strip().splitlines()[0]

@@ -6,7 +6,7 @@ starts that same server (Prefect's ``SubprocessASGIServer``, the instance the fl
 reuses) from a helper thread that only spawns it and polls its health, while the main
 thread imports dbt and Great Expectations (~4 s) which the run needs later anyway. The
 flow starts once both are done. With a running server (``PREFECT_API_URL``) nothing
-changes. Any failure here is left to Prefect's own start, which reports it as before.
+changes: the flow starts at once, dbt is imported by the build and GX during it. Any failure here is left to Prefect's own start, which reports it as before.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ class EarlyServer:
 
     def __init__(self, thread: threading.Thread | None = None):
         self._thread = thread
+
+    @property
+    def starting(self) -> bool:
+        return self._thread is not None
 
     def wait(self) -> None:
         if self._thread is not None:
