@@ -227,14 +227,18 @@ STEPS = {
 }
 
 
-def write_small_export(folder: Path, customers: int) -> Path:
+def write_small_export(folder: Path, inbox: Path) -> Path:
     """A tickets export of SMALL_TICKETS new billable tickets in February, spread over the
-    generated customers (ids C000001...), for the incremental ingest and the bill after it."""
+    generated customers, for the incremental ingest and the bill after it."""
+    import csv
+
+    with open(inbox / "customers.csv", newline="", encoding="utf-8") as fh:
+        customers = [row["customer_id"] for row in csv.DictReader(fh)]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "tickets_new.csv"
     rows = ["ticket_id,customer_id,opened_at,category,time_sensitive,status"]
     for i in range(SMALL_TICKETS):
-        cust = f"C{(i * 97) % customers + 1:06d}"
+        cust = customers[(i * 97) % len(customers)]
         rows.append(f"BENCH-T{i:06d},{cust},{YEAR}-02-{i % 27 + 1:02d} 10:{i % 60:02d},"
                     "sync_support,,closed")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -290,7 +294,7 @@ def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_ser
     base = [*(cli or cli_command()), "--home", str(home)]
     steps = steps or list(STEPS)
     if "ingestsmall" in steps:
-        write_small_export(home / "small", customers)
+        write_small_export(home / "small", home / "inbox")
     for label, args in (STEPS[name] for name in steps):
         args = [a.replace("{home}", str(home)) for a in args]
         run = measure(label, [*base, *args], cli_env, timeout)
