@@ -232,8 +232,8 @@ def write_small_export(folder: Path, inbox: Path) -> Path:
     generated customers, for the incremental ingest and the bill after it."""
     import csv
 
-    with open(inbox / "customers.csv", newline="", encoding="utf-8") as fh:
-        customers = [row["customer_id"] for row in csv.DictReader(fh)]
+    with open(inbox / "customers.csv", newline="", encoding="utf-8-sig") as fh:
+        customers = [row[0] for row in list(csv.reader(fh))[1:] if row]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "tickets_new.csv"
     rows = ["ticket_id,customer_id,opened_at,category,time_sensitive,status"]
