@@ -11,7 +11,6 @@ import duckdb
 import pandas as pd
 import pytest
 from support_billing import gate, gate_sql
-from support_billing.billing_data import gate_inputs
 from support_billing.gate import GateInputs, price_in_force, run_gate
 
 PRICE_BOOK = [
@@ -224,6 +223,27 @@ def warehouse(inp: GateInputs):
             con.execute("insert into main.fct_incidents values (?, ?, ?, 'overage', 'upfront', ?)",
                         [f"T-{c}{k}", c, inp.period, inp.period])
     return con
+
+
+def gate_inputs(con, period: str) -> GateInputs:
+    """The warehouse's month read back as hand-made rows (the dict entry point's input)."""
+    def rows(sql, params=()):
+        cur = con.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    invoices = rows("select period, invoice_number, document_type, customer_id, customer_name,"
+                    " accounting_ref, email, invoice_date, due_date, currency, total, line_count"
+                    " from main.invoices where period = ? order by invoice_number", [period])
+    lines = rows("select period, invoice_number, customer_id, line_number, line_type,"
+                 " description, quantity, unit_price, amount, source_ref, rule, adjusts_period,"
+                 " adjusts_line_type from main.invoice_lines where period = ?"
+                 " order by invoice_number, line_number", [period])
+    known = {r[0] for r in con.execute(
+        "select customer_id from main.stg_exports__customers").fetchall()}
+    price_book = rows("select price_key, effective_from, value from main.price_book")
+    ledger = dict(con.execute(gate_sql.UPFRONT_LEDGER_SQL, {"period": period}).fetchall())
+    return GateInputs(period, invoices, lines, known, price_book, ledger)
 
 
 def failing_rows(result) -> dict[str, list[str]]:

@@ -1,43 +1,19 @@
-"""The month's data as the billing flow reads it from the warehouse: invoices and lines of
-the billed month, the gate's inputs, the quality findings (not the gate: held rows and
-``hourly_work`` tickets without hours) and the closing summary's figures."""
+"""What the billing flow reads from the warehouse besides the gate and the export: the
+month's fingerprint, the quality findings (not the gate: held rows and ``hourly_work``
+tickets without hours) and the closing summary's figures."""
 
 from __future__ import annotations
 
 import hashlib
 
 from . import export_sql
-
-HOUR_LINE_TYPES = ("implementation_hours", "training_hours", "custom_development_hours")
+from .gate_sql import HOUR_LINE_TYPES
 
 
 def _rows(con, sql: str, params: list | None = None) -> list[dict]:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-# ---------------------------------------------------------------- the month's data
-INVOICE_SQL = """
-select period, invoice_number, document_type, customer_id, customer_name, accounting_ref,
-       email, invoice_date, due_date, currency, total, line_count
-from main.invoices
-where period = ?
-order by invoice_number
-"""
-LINES_SQL = """
-select period, invoice_number, customer_id, line_number, line_type, description, quantity,
-       unit_price, amount, source_ref, rule, adjusts_period, adjusts_line_type
-from main.invoice_lines
-where period = ?
-order by invoice_number, line_number
-"""
-
-
-def load_month(con, period: str) -> tuple[list[dict], list[dict]]:
-    """The month's documents and lines as Python rows (``gate_inputs``). The export does
-    not load them: ``exporters.write_export_from`` renders the files in the warehouse."""
-    return _rows(con, INVOICE_SQL, [period]), _rows(con, LINES_SQL, [period])
 
 
 def month_fingerprint(con, period: str) -> str:
@@ -59,20 +35,6 @@ def month_fingerprint(con, period: str) -> str:
     digest.update(b"\x1e")
     digest.update(lines.encode())
     return digest.hexdigest()
-
-
-def gate_inputs(con, period: str):
-    """The warehouse's month as ``gate.GateInputs`` rows (for ``gate.run_gate``). The
-    billing flow does not need them: ``gate.run_gate_on`` reads the same tables in SQL."""
-    from .gate import GateInputs
-    from .gate_sql import UPFRONT_LEDGER_SQL
-
-    invoices, lines = load_month(con, period)
-    known = {r[0] for r in con.execute(
-        "select customer_id from main.stg_exports__customers").fetchall()}
-    price_book = _rows(con, "select price_key, effective_from, value from main.price_book")
-    ledger = dict(con.execute(UPFRONT_LEDGER_SQL, {"period": period}).fetchall())
-    return GateInputs(period, invoices, lines, known, price_book, ledger)
 
 
 def quality_findings(con, period: str) -> dict:

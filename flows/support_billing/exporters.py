@@ -57,14 +57,6 @@ WHOLE_QUANTITY_TYPES = frozenset(
         "prior_period_adjustment",
     }
 )
-HOUR_QUANTITY_TYPES = frozenset(
-    {
-        "implementation_hours",
-        "training_hours",
-        "custom_development_hours",
-        "prepaid_hours_deduction",
-    }
-)
 
 INVOICES_HEADER = [
     "invoice_number", "document_type", "customer_id", "customer_name", "accounting_ref",
