@@ -211,3 +211,8 @@ def note_finalized(home: Path, period: str) -> None:
     last["sources"] = _table_digests(home, SOURCE_TABLES)
     last["built"] = _table_digests(home, BUILT_TABLES)
     _state_file(home).write_text(json.dumps(last))
+
+
+def last_built_period(home: Path) -> str | None:
+    """The billing period the last successful build used (None: none yet)."""
+    return _read_state(Path(home).resolve()).get("period") or None

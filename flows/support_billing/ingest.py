@@ -268,4 +268,19 @@ def cli_ingest(home: Path, paths: list[Path]) -> int:
     quiet_prefect_console()
     summary = ingest_flow(str(home), [str(p) for p in paths or []])
     print_summary(summary)
-    return summary.exit_code
+    return max(summary.exit_code, _models_current(home))
+
+
+def _models_current(home: Path) -> int:
+    """Bring the models up to date with what was loaded (R20): usage, the analysis helpers
+    and the notebooks read them right after an ingest."""
+    from .freshness import bring_models_current
+
+    result = bring_models_current(home)
+    if not result.success:
+        detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"
+        print(f"error: the models could not be brought up to date: {detail}", file=sys.stderr)
+        return 1
+    if not result.skipped:
+        print("models brought up to date with the ingested rows (R20)")
+    return 0

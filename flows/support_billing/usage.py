@@ -181,7 +181,7 @@ def render_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def print_table(rows: list[dict], year: int, today: date) -> None:
+def print_table(rows: list[dict], year: int, today: date, data_as_of: str = "") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -193,7 +193,8 @@ def print_table(rows: list[dict], year: int, today: date) -> None:
         "past year" if year < today.year else "current year" if year == today.year else "future year"
     )
     table = Table(
-        title=f"Incident usage {year} ({kind}; allotment as of {day.isoformat()})",
+        title=f"Incident usage {year} ({kind}; allotment as of {day.isoformat()})"
+        + (f"\ndata as of {data_as_of} (last ingest)" if data_as_of else ""),
         title_justify="left",
     )
     for col in COLUMNS:
@@ -213,6 +214,7 @@ def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
     """`support-billing usage --year Y [--customer ID] [--format table|csv|json]`."""
     import duckdb
 
+    from .freshness import data_time_text
     from .warehouse import connect
 
     if not 1 <= year <= 9999:
@@ -228,6 +230,7 @@ def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
         return 1
     today = today_denver()
     try:
+        data_as_of = data_time_text(con)
         rows = usage_rows(con, year, customer, today)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -236,7 +239,7 @@ def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
         first = str(exc).strip().splitlines()[0]
         print(
             f"error: the warehouse has no usage models yet ({first}); "
-            f"run 'support-billing bill' or 'refresh' to build them",
+            f"run 'support-billing ingest' to load and build them",
             file=sys.stderr,
         )
         return 1
@@ -247,5 +250,7 @@ def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
     elif fmt == "csv":
         sys.stdout.write(render_csv(rows))
     else:
-        print_table(rows, year, today)
+        print_table(rows, year, today, data_as_of)
+    if fmt != "table":  # stdout stays machine-readable; the data's time goes beside it (R20)
+        print(f"data as of {data_as_of} (last ingest)", file=sys.stderr)
     return 0
