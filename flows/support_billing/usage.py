@@ -90,79 +90,40 @@ def usage_rows(
     con, year: int, customer: str | None = None, today: date | None = None
 ) -> list[dict]:
     """The usage rows of ``year`` (all customers with a subscription active in the year,
-    an allotment or an incident; or just ``customer``), sorted by customer_id."""
+    an allotment or an incident; or just ``customer``), sorted by customer_id.
+
+    Allotment on the day, remaining and expired come from the dbt table macro
+    ``customer_usage_on`` (``dbt_project/macros/usage_on.sql``, R8/R11 defined once)."""
     today = today or today_denver()
-    jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
-    day = as_of_day(year, today)
-    past, current = year < today.year, year == today.year
-
-    customers = {
-        cid: (name, policy)
-        for cid, name, policy in con.execute(
-            "select customer_id, customer_name, overage_policy from main.stg_exports__customers"
-        ).fetchall()
-    }
-    if customer is not None and customer not in customers:
+    current = year == today.year
+    found = con.execute(
+        "select customer_id, customer_name, overage_policy, modules, allotment, covered, "
+        "overage, remaining, expired, last_covered_period, listed "
+        "from main.customer_usage_on(?, ?) "
+        "where (? is null and listed) or customer_id = ? order by customer_id",
+        [year, today, customer, customer],
+    ).fetchall()
+    if customer is not None and not found:
         raise UsageError(f"unknown customer {customer!r}")
-
-    modules: dict[str, list[str]] = {}
-    for cid, module in con.execute(
-        "select distinct customer_id, module from main.stg_exports__subscriptions "
-        "where start_date <= ? and (end_date is null or end_date >= ?)",
-        [dec31, jan1],
-    ).fetchall():
-        modules.setdefault(cid, []).append(module)
-    allotments = {
-        cid: int(a)
-        for cid, a in con.execute(
-            "select customer_id, max(allotment) from main.allotment_steps "
-            "where year = ? and available_from <= ? group by customer_id",
-            [year, day],
-        ).fetchall()
-    }
-    incidents = {
-        cid: (int(c), int(o), p)
-        for cid, c, o, p in con.execute(
-            "select customer_id, count(*) filter (where coverage = 'covered'), "
-            "count(*) filter (where coverage = 'overage'), "
-            "max(period) filter (where coverage = 'covered') "
-            "from main.fct_incidents where year = ? group by customer_id",
-            [year],
-        ).fetchall()
-    }
-
-    if customer is not None:
-        ids = [customer]
-    else:
-        ids = sorted(
-            cid
-            for cid in set(modules) | set(incidents) | {c for c, a in allotments.items() if a > 0}
-            if cid in customers
-        )
-
     rows = []
-    for cid in ids:
-        name, policy = customers[cid]
-        allotment = allotments.get(cid, 0)
-        covered, overage, last_covered = incidents.get(cid, (0, 0, None))
-        rows.append(
-            {
-                "customer_id": cid,
-                "customer_name": name,
-                "overage_policy": policy,
-                "modules": ",".join(sorted(modules.get(cid, []))),
-                "allotment": allotment,
-                "covered": covered,
-                "overage": overage,
-                "remaining": max(0, allotment - covered),
-                "expired": max(0, allotment - covered) if past else None,
-                "projected_exhaustion": (
-                    projected_exhaustion(year, today, allotment, covered, overage, last_covered)
-                    if current
-                    else None
-                ),
-            }
-        )
+    for (cid, name, policy, modules, allotment, covered, overage, remaining, expired,
+         last_covered, _listed) in found:
+        rows.append({
+            "customer_id": cid,
+            "customer_name": name,
+            "overage_policy": policy,
+            "modules": modules,
+            "allotment": allotment,
+            "covered": covered,
+            "overage": overage,
+            "remaining": remaining,
+            "expired": expired,
+            "projected_exhaustion": (
+                projected_exhaustion(year, today, allotment, covered, overage, last_covered)
+                if current
+                else None
+            ),
+        })
     return rows
 
 

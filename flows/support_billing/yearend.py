@@ -98,78 +98,22 @@ def _int(value) -> int:
     return int(value) if value is not None else 0
 
 
-def _names(con) -> dict[str, str]:
-    rows = con.execute(
-        "select customer_id, customer_name from main.stg_exports__customers"
-    ).fetchall()
-    return {cid: name for cid, name in rows}
-
-
 def year_end_rows(con, year: int) -> list[dict]:
     """R11 for ``year``: one row per customer with an allotment above 0 on Dec 31 or a
     billable incident in the year, sorted by customer_id (code-point order).
 
-    Reads ``customer_year_usage`` and checks it against ``allotment_steps`` (allotment on
-    Dec 31) and ``fct_incidents`` (covered / overage); a disagreement is an error.
-    """
-    dec31 = date(year, 12, 31)
-    mart = {
-        cid: (_int(a), _int(c), _int(o), _int(e))
-        for cid, a, c, o, e in con.execute(
-            "select customer_id, allotment, covered, overage, expired "
-            "from main.customer_year_usage where year = ?",
-            [year],
-        ).fetchall()
-    }
-    steps = {
-        cid: _int(a)
-        for cid, a in con.execute(
-            "select customer_id, max(allotment) from main.allotment_steps "
-            "where year = ? and available_from <= ? group by customer_id",
-            [year, dec31],
-        ).fetchall()
-    }
-    incidents = {
-        cid: (_int(c), _int(o))
-        for cid, c, o in con.execute(
-            "select customer_id, count(*) filter (where coverage = 'covered'), "
-            "count(*) filter (where coverage = 'overage') "
-            "from main.fct_incidents where year = ? group by customer_id",
-            [year],
-        ).fetchall()
-    }
-    derived: dict[str, tuple[int, int, int, int]] = {}
-    for cid in set(steps) | set(incidents):
-        allotment = steps.get(cid, 0)
-        covered, overage = incidents.get(cid, (0, 0))
-        if allotment > 0 or covered + overage > 0:
-            derived[cid] = (allotment, covered, overage, max(0, allotment - covered))
-    mart = {cid: v for cid, v in mart.items() if v[0] > 0 or v[1] + v[2] > 0}
-
-    mismatches = []
-    for cid in sorted(set(mart) | set(derived)):
-        if mart.get(cid) != derived.get(cid):
-            mismatches.append(
-                f"{cid}: customer_year_usage {mart.get(cid)} vs allotment_steps/fct_incidents "
-                f"{derived.get(cid)} (allotment, covered, overage, expired)"
-            )
-    if mismatches:
-        raise RefreshError(
-            f"the marts disagree on {year} for {len(mismatches)} customer(s), "
-            f"first: {mismatches[0]}"
-        )
-
-    names = _names(con)
+    Read on Dec 31 through the dbt table macro ``customer_usage_on`` (R8/R11 defined once);
+    a dbt data test checks it against the ``customer_year_usage`` mart."""
+    rows = con.execute(
+        "select customer_id, customer_name, allotment, covered, overage, expired "
+        "from main.customer_usage_on(?, ?) "
+        "where allotment > 0 or covered + overage > 0 order by customer_id",
+        [year, date(year + 1, 1, 1)],
+    ).fetchall()
     return [
-        {
-            "customer_id": cid,
-            "customer_name": names.get(cid, ""),
-            "allotment": a,
-            "covered": c,
-            "overage": o,
-            "expired": e,
-        }
-        for cid, (a, c, o, e) in sorted(derived.items())
+        {"customer_id": cid, "customer_name": name, "allotment": _int(a), "covered": _int(c),
+         "overage": _int(o), "expired": _int(e)}
+        for cid, name, a, c, o, e in rows
     ]
 
 
@@ -177,57 +121,15 @@ def opening_rows(con, year: int) -> list[dict]:
     """R8 on Jan 1 of ``year``: each customer's allotment available that day (modules plus
     the plan's extras), rows with an allotment above 0, sorted by customer_id.
 
-    Reads ``allotment_steps`` and checks it against a direct computation: on Jan 1 only
-    subscriptions active that day count, each for all 12 months, so a module's allotment
-    is its largest annual_incidents, plus the extras in force on Jan 1 if any is active.
-    """
-    jan1 = date(year, 1, 1)
-    steps = {
-        cid: _int(a)
-        for cid, a in con.execute(
-            "select customer_id, max(allotment) from main.allotment_steps "
-            "where year = ? and available_from <= ? group by customer_id",
-            [year, jan1],
-        ).fetchall()
-    }
-    steps = {cid: a for cid, a in steps.items() if a > 0}
-    extras_row = con.execute(
-        "select value from main.price_book where price_key = 'extra_incidents_per_year' "
-        "and effective_from <= ? order by effective_from desc limit 1",
-        [jan1],
-    ).fetchone()
-    extras = int(extras_row[0]) if extras_row else 0
-    direct = {
-        cid: _int(total) + extras
-        for cid, total in con.execute(
-            """
-            with per_module as (
-                select customer_id, module, max(annual_incidents) as incidents
-                from main.stg_exports__subscriptions
-                where start_date <= ? and (end_date is null or end_date >= ?)
-                group by customer_id, module
-            )
-            select customer_id, sum(incidents) from per_module group by customer_id
-            """,
-            [jan1, jan1],
-        ).fetchall()
-    }
-    direct = {cid: a for cid, a in direct.items() if a > 0}
-    if steps != direct:
-        diffs = [
-            f"{cid}: allotment_steps {steps.get(cid, 0)} vs subscriptions {direct.get(cid, 0)}"
-            for cid in sorted(set(steps) | set(direct))
-            if steps.get(cid, 0) != direct.get(cid, 0)
-        ]
-        raise RefreshError(
-            f"allotment_steps disagrees with the subscriptions on {jan1.isoformat()} for "
-            f"{len(diffs)} customer(s), first: {diffs[0]}"
-        )
-    names = _names(con)
-    return [
-        {"customer_id": cid, "customer_name": names.get(cid, ""), "allotment": a}
-        for cid, a in sorted(steps.items())
-    ]
+    Read on Jan 1 through ``customer_usage_on``; a dbt data test checks the Jan 1 steps
+    against the subscriptions active that day."""
+    rows = con.execute(
+        "select customer_id, customer_name, allotment from main.customer_usage_on(?, ?) "
+        "where allotment > 0 order by customer_id",
+        [year, date(year, 1, 1)],
+    ).fetchall()
+    return [{"customer_id": cid, "customer_name": name, "allotment": _int(a)}
+            for cid, name, a in rows]
 
 
 # --------------------------------------------------------------------------------------

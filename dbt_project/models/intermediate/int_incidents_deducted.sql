@@ -85,7 +85,7 @@ select
     capped.* exclude (ticket_id),
     case when capped.covered_so_far > capped.covered_before then 'covered' else 'overage' end
         as coverage,
-    cast(greatest(0, capped.allotment_available - capped.covered_so_far) as integer)
+    {{ remaining_allotment('capped.allotment_available', 'capped.covered_so_far') }}
         as allotment_remaining
 from tickets
 inner join capped on tickets.ticket_id = capped.ticket_id

@@ -26,7 +26,7 @@ final as (
         cast(coalesce(steps.allotment, 0) as integer) as allotment,
         cast(coalesce(incidents.covered, 0) as integer) as covered,
         cast(coalesce(incidents.overage, 0) as integer) as overage,
-        cast(greatest(0, coalesce(steps.allotment, 0) - coalesce(incidents.covered, 0)) as integer)
+        {{ remaining_allotment('coalesce(steps.allotment, 0)', 'coalesce(incidents.covered, 0)') }}
             as expired
     from steps
     full outer join incidents

@@ -21,7 +21,8 @@ final as (
         usage.allotment,
         usage.covered,
         usage.overage,
-        cast(greatest(0, usage.allotment - usage.covered) as integer) as remaining,
+        {# for a year still running, what will expire unless used; for a closed year, what did #}
+        usage.expired as remaining,
         make_date(usage.year, 12, 31) as expires_on,
         case
             when usage.allotment > 0
