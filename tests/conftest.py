@@ -18,7 +18,7 @@ def prefect_server():
     """A real Prefect API for flow runs, started once per test session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 

@@ -52,6 +52,10 @@ compared as (
     where coalesce(recomputed.adjusts_period, as_finalized.adjusts_period) in (select period from finalized_months)
 ),
 
+line_types as (
+    select * from {{ ref('line_types') }}
+),
+
 original_invoices as (
     select period, customer_id, invoice_number
     from {{ source('billing', 'finalized_invoices') }}
@@ -62,17 +66,8 @@ final as (
         '{{ period }}' as period,
         compared.customer_id,
         'prior_period_adjustment' as line_type,
-        8 as line_type_order,
-        compared.adjusts_period || ':' || case compared.adjusts_line_type
-            when 'support_subscription' then 1
-            when 'additional_incident_subscription' then 2
-            when 'additional_incident_upfront' then 3
-            when 'implementation_hours' then 4
-            when 'training_hours' then 5
-            when 'custom_development_hours' then 6
-            when 'prepaid_hours_deduction' then 7
-            else 9
-        end as sort_key,
+        adjustment_type.r14_order as line_type_order,
+        compared.adjusts_period || ':' || coalesce(adjusted_type.r14_order, 9) as sort_key,
         'Adjustment for ' || compared.adjusts_period || ' ' || compared.adjusts_line_type
             || ' (recomputed after late or corrected data)' as description,
         cast(1 as decimal(18, 2)) as quantity,
@@ -80,13 +75,16 @@ final as (
         compared.difference as amount,
         compared.adjusts_period || ':' || coalesce(original_invoices.invoice_number, '') || ':'
             || compared.adjusts_line_type as source_ref,
-        'R15' as rule,
+        adjustment_type.rule,
         compared.adjusts_period,
         compared.adjusts_line_type
     from compared
     left join original_invoices
         on compared.customer_id = original_invoices.customer_id
         and compared.adjusts_period = original_invoices.period
+    left join line_types as adjusted_type on compared.adjusts_line_type = adjusted_type.line_type
+    inner join line_types as adjustment_type
+        on adjustment_type.line_type = 'prior_period_adjustment'
     where compared.difference <> 0
 )
 

@@ -19,13 +19,16 @@ modules as (
     select * from {{ ref('modules') }}
 ),
 
+line_types as (
+    select * from {{ ref('line_types') }}
+),
+
 support_subscription as (
     {# R7: one line per subscription active in the month, prorated by active days #}
     select
         subscription_months.period,
         subscription_months.customer_id,
         'support_subscription' as line_type,
-        1 as line_type_order,
         subscription_months.subscription_id as sort_key,
         modules.display_name || ' support: ' || subscription_months.annual_incidents
             || ' incidents x ' || customer_months.rate || ' per month (tier total '
@@ -42,8 +45,7 @@ support_subscription as (
             'subscription_months.annual_incidents * ' ~ money_to_cents('customer_months.rate')
             ~ ' * subscription_months.active_days',
             'subscription_months.days_in_month')) }} as amount,
-        subscription_months.subscription_id as source_ref,
-        'R7' as rule
+        subscription_months.subscription_id as source_ref
     from subscription_months
     inner join customer_months
         on subscription_months.customer_id = customer_months.customer_id
@@ -57,15 +59,13 @@ added_subscription as (
         period,
         customer_id,
         'additional_incident_subscription' as line_type,
-        2 as line_type_order,
         '' as sort_key,
         'Additional incidents added to the subscription: ' || added_incidents
             || ' x ' || rate || ' per month' as description,
         cast(added_incidents as decimal(18, 2)) as quantity,
         rate as unit_price,
         cast(added_incidents * rate as decimal(18, 2)) as amount,
-        added_ticket_ids as source_ref,
-        'R12' as rule
+        added_ticket_ids as source_ref
     from customer_months
     where added_incidents > 0
 ),
@@ -76,15 +76,13 @@ upfront as (
         incidents.period,
         incidents.customer_id,
         'additional_incident_upfront' as line_type,
-        3 as line_type_order,
         '' as sort_key,
         'Additional incidents billed up front: ' || count(*) || ' x '
             || max(months.upfront_price) as description,
         cast(count(*) as decimal(18, 2)) as quantity,
         max(months.upfront_price) as unit_price,
         cast(count(*) * max(months.upfront_price) as decimal(18, 2)) as amount,
-        string_agg(incidents.ticket_id, ' ' order by incidents.ticket_id) as source_ref,
-        'R12' as rule
+        string_agg(incidents.ticket_id, ' ' order by incidents.ticket_id) as source_ref
     from {{ ref('fct_incidents') }} as incidents
     inner join months on incidents.period = months.period
     where incidents.overage_treatment = 'upfront'
@@ -97,25 +95,16 @@ hours as (
         consumed.work_period as period,
         consumed.customer_id,
         consumed.activity || '_hours' as line_type,
-        case consumed.activity
-            when 'implementation' then 4
-            when 'training' then 5
-            else 6
-        end as line_type_order,
         '' as sort_key,
-        case consumed.activity
-            when 'implementation' then 'Implementation'
-            when 'training' then 'Training'
-            else 'Custom development'
-        end || ' hours: ' || sum(consumed.billable_hours) || ' h x ' || max(months.hourly_price)
+        max(line_types.label) || ': ' || sum(consumed.billable_hours) || ' h x ' || max(months.hourly_price)
             as description,
         cast(sum(consumed.billable_hours) as decimal(18, 2)) as quantity,
         max(months.hourly_price) as unit_price,
         {{ round_money('sum(consumed.billable_hours) * max(months.hourly_price)') }} as amount,
-        string_agg(consumed.entry_id, ' ' order by consumed.entry_id) as source_ref,
-        'R13' as rule
+        string_agg(consumed.entry_id, ' ' order by consumed.entry_id) as source_ref
     from {{ ref('int_hourly_work_consumed') }} as consumed
     inner join months on consumed.work_period = months.period
+    inner join line_types on consumed.activity || '_hours' = line_types.line_type
     where consumed.billable_hours > 0
     group by consumed.work_period, consumed.customer_id, consumed.activity
 ),
@@ -126,19 +115,17 @@ prepaid as (
         period,
         customer_id,
         'prepaid_hours_deduction' as line_type,
-        7 as line_type_order,
         block_id as sort_key,
         'Prepaid hours from block ' || block_id || ': ' || hours_taken || ' h used, '
             || hours_left || ' h left' as description,
         hours_taken as quantity,
         cast(0 as decimal(18, 2)) as unit_price,
         cast(0 as decimal(18, 2)) as amount,
-        block_id as source_ref,
-        'R13' as rule
+        block_id as source_ref
     from {{ ref('int_prepaid_block_months') }}
 ),
 
-final as (
+all_lines as (
     select * from support_subscription
     union all
     select * from added_subscription
@@ -148,6 +135,24 @@ final as (
     select * from hours
     union all
     select * from prepaid
+),
+
+final as (
+    {# the line type's R14 position and rule come from the line_types seed #}
+    select
+        all_lines.period,
+        all_lines.customer_id,
+        all_lines.line_type,
+        line_types.r14_order as line_type_order,
+        all_lines.sort_key,
+        all_lines.description,
+        all_lines.quantity,
+        all_lines.unit_price,
+        all_lines.amount,
+        all_lines.source_ref,
+        line_types.rule
+    from all_lines
+    inner join line_types on all_lines.line_type = line_types.line_type
 )
 
 select * from final
