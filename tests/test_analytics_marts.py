@@ -260,7 +260,7 @@ def test_response_times_match_independent_computation(analytics_home):
 
     df = analysis.response_times(analytics_home, YEAR)
     expected = expected_response_times()
-    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int)))
+    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int), strict=True))
     assert got == expected
     # the dataset crosses weekends and July 3 (Independence Day observed)
     assert any(s > 24 * 3600 for s in expected.values())
@@ -291,7 +291,7 @@ def test_2031_holidays_are_not_business_hours(analytics_home):
     from support_billing import analysis
 
     df = analysis.response_times(analytics_home, 2031)
-    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int)))
+    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int), strict=True))
     assert got == {tid: secs for tid, _o, _a, secs in TICKETS_2031}
     # the same spans counted with holidays as business days would be 11 h each
     assert all(business_seconds(o, a) == 11 * 3600 for _t, o, a, _s in TICKETS_2031)
@@ -315,7 +315,8 @@ def test_library_holidays_equal_the_typed_list(analytics_home):
         "select observed_date, holiday_date, holiday_year from us_federal_holidays"
         " where holiday_year between 2025 and 2028",
     )
-    got = {(str(o)[:10], str(h)[:10]) for o, h in zip(df["observed_date"], df["holiday_date"])}
+    pairs = zip(df["observed_date"], df["holiday_date"], strict=True)
+    got = {(str(o)[:10], str(h)[:10]) for o, h in pairs}
     with open(HOLIDAYS_CSV, newline="", encoding="utf-8") as fh:
         typed = {
             (r["observed_date"], r["holiday_date"])
@@ -333,7 +334,8 @@ def test_data_time_is_the_last_ingest(analytics_home, tmp_path):
 
     stamp = analysis.data_time(analytics_home)
     assert stamp.isoformat() == "2026-12-31T11:30:00-07:00"
-    assert analysis.data_time_label(analytics_home) == "data as of the last ingest, 2026-12-31 11:30 MST"
+    label = analysis.data_time_label(analytics_home)
+    assert label == "data as of the last ingest, 2026-12-31 11:30 MST"
     empty = ensure_home(tmp_path / "empty")
     with open_warehouse(empty):
         pass
@@ -495,7 +497,7 @@ def test_hourly_work_and_prepaid_balances(analytics_home):
     assert cdev.billed_hours == pytest.approx(2.5)
     assert cdev.billed_amount == pytest.approx(625.0)
     pb = analysis.prepaid_balances(analytics_home, YEAR)
-    left = dict(zip(pb["period"], pb["hours_left"]))
+    left = dict(zip(pb["period"], pb["hours_left"], strict=True))
     assert left["2026-01"] == 10 and left["2026-02"] == 4 and left["2026-03"] == 0
 
 
