@@ -19,6 +19,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOLIDAYS_CSV = REPO_ROOT / "tests" / "oracle" / "us_federal_holidays_2024_2028.csv"
@@ -553,3 +555,69 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
 
     with pytest.raises(analysis.AnalysisError, match="no warehouse"):
         analysis.response_times(tmp_path, YEAR)
+
+
+# ----------------------------------------------- holidays and notebook helpers (pure)
+
+
+def _holidays_model():
+    import importlib.util
+
+    path = REPO_ROOT / "dbt_project" / "models" / "marts" / "analytics" / "us_federal_holidays.py"
+    spec = importlib.util.spec_from_file_location("us_federal_holidays_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@settings(max_examples=25, deadline=None)
+@given(year=st.integers(min_value=2022, max_value=2080))
+def test_holiday_rows_every_year(year):
+    """Any year (issue 16): the 11 federal holidays, each observed on a weekday at most one
+    day from its date (Saturday -> Friday, Sunday -> Monday), one row per observed day."""
+    rows = [r for r in _holidays_model().holiday_rows(range(year - 1, year + 2)) if r[1] == year]
+    assert len(rows) == 11
+    assert len({r[0] for r in rows}) == 11
+    for observed, holiday_year, name, actual in rows:
+        assert actual.year == holiday_year and name
+        assert observed.weekday() < 5
+        if actual.weekday() == 5:
+            assert observed == actual - timedelta(days=1)
+        elif actual.weekday() == 6:
+            assert observed == actual + timedelta(days=1)
+        else:
+            assert observed == actual
+
+
+def test_notebook_home_resolution(tmp_path, monkeypatch):
+    """home, else SUPPORT_BILLING_HOME, else ./data; from notebooks/ a relative path that is
+    not there is taken from the project root above."""
+    from support_billing.analysis import notebook_home
+
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "data").mkdir()
+    monkeypatch.delenv("SUPPORT_BILLING_HOME", raising=False)
+    monkeypatch.chdir(project)
+    assert notebook_home(None) == project / "data"
+    monkeypatch.chdir(project / "notebooks")
+    assert notebook_home(None) == project / "data"
+    assert notebook_home("") == project / "data"
+    assert notebook_home("../data") == project / "data"
+    assert notebook_home(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+    monkeypatch.setenv("SUPPORT_BILLING_HOME", str(tmp_path / "env_home"))
+    assert notebook_home(None) == tmp_path / "env_home"
+    assert notebook_home("data") == project / "data"  # the parameter wins
+
+
+def test_months_and_periods():
+    from support_billing.analysis import periods, resolve_months
+
+    assert resolve_months(None) == list(range(1, 13))
+    assert resolve_months("1-3") == [1, 2, 3]
+    assert resolve_months([4, "2026-03", "7,8"]) == [3, 4, 7, 8]
+    assert resolve_months(12) == [12]
+    assert periods(2026, "11-12") == ["2026-11", "2026-12"]
+    for bad in ("0", "13", "3-14", []):
+        with pytest.raises(ValueError):
+            resolve_months(bad)
