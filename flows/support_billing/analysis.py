@@ -4,7 +4,10 @@ incident usage, overage and response times in notebooks").
 Every function takes the home folder (the one holding ``warehouse.duckdb``) and returns a
 pandas DataFrame built from the analytics marts (``dbt_project/models/marts/analytics``)
 and the billing marts they rest on. Nothing here builds or writes anything: run
-``support-billing bill`` (or ``demo``) first so the marts exist.
+``support-billing demo`` (or ``ingest``) first so the marts exist. :func:`data_time` says
+when the data was last ingested (SPEC R20); every notebook prints it. The base helpers
+(connection, home, year, months) live in ``analysis_base`` and one customer's year in
+``analysis_customer``; this module re-exports the base so a notebook needs one import.
 
 DuckDB's one-writer rule
 ------------------------
