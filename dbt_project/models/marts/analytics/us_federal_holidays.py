@@ -59,7 +59,7 @@ def model(dbt, session):
 
     dbt.config(materialized="table")
     rows = holiday_rows(covered_years(dbt.ref("stg_exports__tickets")))
-    columns = list(zip(*rows)) if rows else [[], [], [], []]
+    columns = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
     return pa.table(
         {
             "observed_date": pa.array(columns[0], pa.date32()),
