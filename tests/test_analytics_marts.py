@@ -3,7 +3,9 @@ known dataset written straight into raw.* and built once with dbt.
 
 The business-hours calculation itself has dbt unit tests with hand-computed cases
 (_analytics__models.yml); here every ticket of the dataset is checked against an
-independent Python computation (one day at a time, holidays read from the seed CSV).
+independent Python computation (one day at a time, holidays read from a hand-typed list of
+2024-2028, tests/oracle/us_federal_holidays_2024_2028.csv; the warehouse's holidays come
+from the `holidays` library, and 2031's are checked by hand).
 
 `shared_analytics_home` (the built warehouse, once per session) is also used by
 test_notebooks.py.
@@ -17,9 +19,11 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HOLIDAYS_CSV = REPO_ROOT / "dbt_project" / "seeds" / "us_federal_holidays.csv"
+HOLIDAYS_CSV = REPO_ROOT / "tests" / "oracle" / "us_federal_holidays_2024_2028.csv"
 ANALYTICS_SELECTOR = "+path:models/marts/analytics"
 YEAR = 2026
 
@@ -108,6 +112,19 @@ TIMESHEETS = [  # entry_id, customer, work_date, hours, activity
 ]
 PREPAID = [("P1", "A", "10.00", "2026-01-15")]  # block_id, customer, hours, purchased_on
 
+# Free tickets of 2031, past the old typed seed (2024-2028): opened, answered (Mountain),
+# business seconds counted by hand with 2031's observed federal holidays (issue 16).
+TICKETS_2031 = [
+    # Thu Jul 3 16:00 -> Mon Jul 7 09:00 across Independence Day (Fri Jul 4): 1 h + 1 h
+    ("T2031A", datetime(2031, 7, 3, 16, 0), datetime(2031, 7, 7, 9, 0), 2 * 3600),
+    # Wed Nov 26 16:00 -> Fri Nov 28 09:00 across Thanksgiving (Thu Nov 27): 1 h + 1 h
+    ("T2031B", datetime(2031, 11, 26, 16, 0), datetime(2031, 11, 28, 9, 0), 2 * 3600),
+    # Fri Jan 17 16:00 -> Tue Jan 21 09:00 across Martin Luther King Jr. Day (Mon Jan 20)
+    ("T2031C", datetime(2031, 1, 17, 16, 0), datetime(2031, 1, 21, 9, 0), 2 * 3600),
+]
+# The dataset's one ingest (R20: the data's time is the last ingest).
+INGESTED_AT_UTC = "2026-12-31 18:30:00+00"
+
 
 def build_analytics_warehouse(home: Path) -> None:
     """Write the dataset into raw.* of a fresh warehouse and build the analytics marts
@@ -146,6 +163,24 @@ def build_analytics_warehouse(home: Path) -> None:
                     i,
                 ],
             )
+        for i, (tid, opened, answered, _secs) in enumerate(TICKETS_2031, 900):
+            con.execute(
+                """
+                insert into raw.tickets values (
+                    ?, 'A', timezone('America/Denver', cast(? as timestamp)), 'how_to', false,
+                    'closed', null, null, 'normal',
+                    timezone('America/Denver', cast(? as timestamp)), null,
+                    'subject', 'tickets.csv', ?, 1)
+                """,
+                [tid, opened, answered, i],
+            )
+        con.execute(
+            "insert into raw.ingest_log (ingest_id, file_name, sha256, kind, status, rows_read,"
+            " rows_loaded, rows_rejected, rows_held, ingested_at)"
+            " values (1, 'tickets.csv', 'x', 'tickets', 'loaded', 1, 1, 0, 0,"
+            " cast(? as timestamptz))",
+            [INGESTED_AT_UTC],
+        )
         for i, (eid, cid, day, hours, activity) in enumerate(TIMESHEETS, 2):
             con.execute(
                 "insert into raw.timesheets values"
@@ -227,7 +262,7 @@ def test_response_times_match_independent_computation(analytics_home):
 
     df = analysis.response_times(analytics_home, YEAR)
     expected = expected_response_times()
-    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int)))
+    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int), strict=True))
     assert got == expected
     # the dataset crosses weekends and July 3 (Independence Day observed)
     assert any(s > 24 * 3600 for s in expected.values())
@@ -250,6 +285,86 @@ def test_holiday_is_not_a_business_day(analytics_home):
         "select count(*) as n from us_federal_holidays where observed_date = date '2026-07-03'",
     )
     assert int(df["n"].iloc[0]) == 1
+
+
+def test_2031_holidays_are_not_business_hours(analytics_home):
+    """Holidays come from the `holidays` library for any year the tickets reach (issue 16):
+    2031's Independence Day, Thanksgiving and Martin Luther King Jr. Day are days off."""
+    from support_billing import analysis
+
+    df = analysis.response_times(analytics_home, 2031)
+    got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int), strict=True))
+    assert got == {tid: secs for tid, _o, _a, secs in TICKETS_2031}
+    # the same spans counted with holidays as business days would be 11 h each
+    assert all(business_seconds(o, a) == 11 * 3600 for _t, o, a, _s in TICKETS_2031)
+    days = analysis.query(
+        analytics_home,
+        "select observed_date from us_federal_holidays where holiday_year = 2031"
+        " order by observed_date",
+    )
+    observed = [str(d)[:10] for d in days["observed_date"]]
+    assert {"2031-01-20", "2031-07-04", "2031-11-27", "2031-12-25"} <= set(observed)
+    assert len(observed) == 11  # the 11 federal holidays of 2031
+
+
+def test_library_holidays_equal_the_typed_list(analytics_home):
+    """For the years the typed list covered, the library gives the same observed dates
+    (2027-12-31 for New Year's Day 2028 included)."""
+    from support_billing import analysis
+
+    df = analysis.query(
+        analytics_home,
+        "select observed_date, holiday_date, holiday_year from us_federal_holidays"
+        " where holiday_year between 2025 and 2028",
+    )
+    pairs = zip(df["observed_date"], df["holiday_date"], strict=True)
+    got = {(str(o)[:10], str(h)[:10]) for o, h in pairs}
+    with open(HOLIDAYS_CSV, newline="", encoding="utf-8") as fh:
+        typed = {
+            (r["observed_date"], r["holiday_date"])
+            for r in csv.DictReader(fh)
+            if 2025 <= int(r["holiday_year"]) <= 2028
+        }
+    assert got == typed
+    assert ("2027-12-31", "2028-01-01") in got
+
+
+def test_data_time_is_the_last_ingest(analytics_home, tmp_path):
+    """R20: the analysis helpers say the time of the data, the last ingest (Mountain time)."""
+    from support_billing import analysis
+    from support_billing.warehouse import ensure_home, open_warehouse
+
+    stamp = analysis.data_time(analytics_home)
+    assert stamp.isoformat() == "2026-12-31T11:30:00-07:00"
+    label = analysis.data_time_label(analytics_home)
+    assert label == "data as of the last ingest, 2026-12-31 11:30 MST"
+    empty = ensure_home(tmp_path / "empty")
+    with open_warehouse(empty):
+        pass
+    assert analysis.data_time(empty) is None
+    assert analysis.data_time_label(empty) == "no ingest recorded yet"
+
+
+def test_overage_cost_under_each_policy(analytics_home):
+    """mart_overage_policy_cost (R12 what-if): A (subscription) has 2 overage incidents in
+    July: added July-December at 10.00 = 120.00, or 2 x 150.00 = 300.00 up front. B
+    (upfront) has 1 in October: 150.00 up front, or added October-December with its tier
+    total 2 + 1 = 3, so at 10.00: 30.00."""
+    from support_billing import analysis
+
+    df = analysis.overage_cost_by_policy(analytics_home, YEAR).set_index("customer_id")
+    assert df.loc["A", "cost_if_subscription"] == pytest.approx(120.0)
+    assert df.loc["A", "cost_if_upfront"] == pytest.approx(300.0)
+    assert df.loc["A", "actual_cost"] == pytest.approx(120.0)
+    assert df.loc["A", "overage_policy"] == "subscription"
+    assert df.loc["B", "cost_if_upfront"] == pytest.approx(150.0)
+    assert df.loc["B", "cost_if_subscription"] == pytest.approx(30.0)
+    assert df.loc["B", "actual_cost"] == pytest.approx(150.0)
+    assert set(df.index) == {"A", "B"}
+    monthly = analysis.overage_cost_by_policy(analytics_home, YEAR, "A", by_month=True)
+    assert list(monthly["period"]) == [f"2026-{m:02d}" for m in range(1, 13)]
+    assert list(monthly["cost_if_subscription"]) == [0] * 6 + [20.0] * 6
+    assert list(monthly["cost_if_upfront"]) == [0] * 6 + [300.0] + [0] * 5
 
 
 def test_share_within_promise_by_month(analytics_home):
@@ -384,7 +499,7 @@ def test_hourly_work_and_prepaid_balances(analytics_home):
     assert cdev.billed_hours == pytest.approx(2.5)
     assert cdev.billed_amount == pytest.approx(625.0)
     pb = analysis.prepaid_balances(analytics_home, YEAR)
-    left = dict(zip(pb["period"], pb["hours_left"]))
+    left = dict(zip(pb["period"], pb["hours_left"], strict=True))
     assert left["2026-01"] == 10 and left["2026-02"] == 4 and left["2026-03"] == 0
 
 
@@ -440,3 +555,69 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
 
     with pytest.raises(analysis.AnalysisError, match="no warehouse"):
         analysis.response_times(tmp_path, YEAR)
+
+
+# ----------------------------------------------- holidays and notebook helpers (pure)
+
+
+def _holidays_model():
+    import importlib.util
+
+    path = REPO_ROOT / "dbt_project" / "models" / "marts" / "analytics" / "us_federal_holidays.py"
+    spec = importlib.util.spec_from_file_location("us_federal_holidays_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@settings(max_examples=25, deadline=None)
+@given(year=st.integers(min_value=2022, max_value=2080))
+def test_holiday_rows_every_year(year):
+    """Any year (issue 16): the 11 federal holidays, each observed on a weekday at most one
+    day from its date (Saturday -> Friday, Sunday -> Monday), one row per observed day."""
+    rows = [r for r in _holidays_model().holiday_rows(range(year - 1, year + 2)) if r[1] == year]
+    assert len(rows) == 11
+    assert len({r[0] for r in rows}) == 11
+    for observed, holiday_year, name, actual in rows:
+        assert actual.year == holiday_year and name
+        assert observed.weekday() < 5
+        if actual.weekday() == 5:
+            assert observed == actual - timedelta(days=1)
+        elif actual.weekday() == 6:
+            assert observed == actual + timedelta(days=1)
+        else:
+            assert observed == actual
+
+
+def test_notebook_home_resolution(tmp_path, monkeypatch):
+    """home, else SUPPORT_BILLING_HOME, else ./data; from notebooks/ a relative path that is
+    not there is taken from the project root above."""
+    from support_billing.analysis import notebook_home
+
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "data").mkdir()
+    monkeypatch.delenv("SUPPORT_BILLING_HOME", raising=False)
+    monkeypatch.chdir(project)
+    assert notebook_home(None) == project / "data"
+    monkeypatch.chdir(project / "notebooks")
+    assert notebook_home(None) == project / "data"
+    assert notebook_home("") == project / "data"
+    assert notebook_home("../data") == project / "data"
+    assert notebook_home(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+    monkeypatch.setenv("SUPPORT_BILLING_HOME", str(tmp_path / "env_home"))
+    assert notebook_home(None) == tmp_path / "env_home"
+    assert notebook_home("data") == project / "data"  # the parameter wins
+
+
+def test_months_and_periods():
+    from support_billing.analysis import periods, resolve_months
+
+    assert resolve_months(None) == list(range(1, 13))
+    assert resolve_months("1-3") == [1, 2, 3]
+    assert resolve_months([4, "2026-03", "7,8"]) == [3, 4, 7, 8]
+    assert resolve_months(12) == [12]
+    assert periods(2026, "11-12") == ["2026-11", "2026-12"]
+    for bad in ("0", "13", "3-14", []):
+        with pytest.raises(ValueError):
+            resolve_months(bad)

@@ -1,7 +1,7 @@
 {#
   Business hours (analytics, mart_response_times): Monday-Friday 08:00-17:00 local time
   (America/Denver; the callers pass local, zone-less timestamps), US federal holidays
-  (observed dates, seed us_federal_holidays) excluded.
+  (observed dates, model us_federal_holidays, from the holidays library) excluded.
 
   Set-based and linear in the number of tickets: instead of expanding every ticket into one
   row per day, a business calendar (one row per date of a date spine built with range())

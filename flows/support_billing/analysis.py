@@ -4,7 +4,10 @@ incident usage, overage and response times in notebooks").
 Every function takes the home folder (the one holding ``warehouse.duckdb``) and returns a
 pandas DataFrame built from the analytics marts (``dbt_project/models/marts/analytics``)
 and the billing marts they rest on. Nothing here builds or writes anything: run
-``support-billing bill`` (or ``demo``) first so the marts exist.
+``support-billing demo`` (or ``ingest``) first so the marts exist. :func:`data_time` says
+when the data was last ingested (SPEC R20); every notebook prints it. The base helpers
+(connection, home, year, months) live in ``analysis_base`` and one customer's year in
+``analysis_customer``; this module re-exports the base so a notebook needs one import.
 
 DuckDB's one-writer rule
 ------------------------
@@ -25,90 +28,27 @@ values stay in the warehouse and the invoice files.
 from __future__ import annotations
 
 import math
-import time
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import duckdb
 import pandas as pd
 
-from .warehouse import resolve_home, warehouse_path
-
-PROMISE_BUSINESS_HOURS = 24
-"""The response-time promise, in business hours (Mon-Fri 08:00-17:00 America/Denver)."""
-
-DEFAULT_WAIT_SECONDS = 120.0
-SEVERITY_ORDER = ["urgent", "high", "normal", "low"]
-BUSINESS_TZ = ZoneInfo("America/Denver")
-
-
-class AnalysisError(RuntimeError):
-    """The warehouse or a mart is missing: one clear line for the analyst."""
-
-
-def _connect_read_only(home, wait: float = DEFAULT_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
-    """A read-only connection, retrying while another process holds the write lock."""
-    path = warehouse_path(resolve_home(home))
-    if not path.exists():
-        raise AnalysisError(
-            f"no warehouse at {path}: run 'support-billing demo' or 'support-billing bill' first"
-        )
-    deadline = time.monotonic() + wait
-    delay = 0.1
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-            break
-        except duckdb.IOException as exc:  # the billing run holds the write lock
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-    # ICU is built in but not loaded at connect time: set the zone afterwards.
-    con.execute("set TimeZone = 'UTC'")
-    return con
-
-
-def query(home, sql: str, params: list | dict | None = None, wait: float = DEFAULT_WAIT_SECONDS):
-    """Run one read-only query and return a DataFrame; the connection is closed at once."""
-    con = _connect_read_only(home, wait)
-    try:
-        try:
-            return con.execute(sql, params or []).df()
-        except duckdb.CatalogException as exc:
-            raise AnalysisError(
-                f"{str(exc).splitlines()[0]} -- build the marts first ('support-billing bill')"
-            ) from exc
-    finally:
-        con.close()
-
-
-def default_year(home) -> int:
-    """The year (Mountain time) with the most tickets, the latest on a tie; the current
-    year when there are none. (Not simply the latest year: a few tickets opened just after
-    New Year would otherwise make a nearly empty year the default.)"""
-    df = query(
-        home,
-        """
-        select opened_year as y
-        from stg_exports__tickets
-        group by opened_year
-        order by count(*) desc, opened_year desc
-        limit 1
-        """,
-    )
-    if not len(df) or pd.isna(df["y"].iloc[0]):
-        return datetime.now(BUSINESS_TZ).year
-    return int(df["y"].iloc[0])
-
-
-def resolve_year(home, year) -> int:
-    """``year`` as an int; None or "" means :func:`default_year`."""
-    if year is None or (isinstance(year, str) and not year.strip()):
-        return default_year(home)
-    return int(year)
-
+from .analysis_base import (  # noqa: F401  (re-exported: the notebooks' one import)
+    BUSINESS_TZ,
+    DEFAULT_WAIT_SECONDS,
+    PROMISE_BUSINESS_HOURS,
+    SEVERITY_ORDER,
+    AnalysisError,
+    _connect_read_only,
+    data_time,
+    data_time_label,
+    default_year,
+    notebook_home,
+    periods,
+    query,
+    resolve_months,
+    resolve_year,
+)
 
 # --------------------------------------------------------------------------- usage
 
@@ -200,6 +140,44 @@ def overage_revenue_by_month(home, year) -> pd.DataFrame:
     )
 
 
+def overage_cost_by_policy(
+    home, year, customer_id: str | None = None, by_month: bool = False
+) -> pd.DataFrame:
+    """What the overage incidents cost under each R12 policy (mart_overage_policy_cost):
+    per customer for the year (customers with overage only), or with ``by_month`` per
+    customer and every month of the year. Columns: overage_incidents, cost_if_upfront,
+    cost_if_subscription, actual_cost, and the customer's current overage_policy."""
+    where, params = "c.customer_id is not null", []
+    if customer_id:
+        where, params = "c.customer_id = ?", [customer_id]
+    grain = "c.customer_id, months.period" if by_month else "c.customer_id"
+    return query(
+        home,
+        f"""
+        with months as (
+            select strftime(make_date(?, m, 1), '%Y-%m') as period from range(1, 13) as t(m)
+        ),
+        c as (select customer_id, overage_policy from stg_exports__customers)
+        select
+            {grain},
+            any_value(c.overage_policy) as overage_policy,
+            cast(coalesce(sum(p.overage_incidents), 0) as integer) as overage_incidents,
+            cast(coalesce(sum(p.cost_if_upfront), 0) as double) as cost_if_upfront,
+            cast(coalesce(sum(p.cost_if_subscription), 0) as double) as cost_if_subscription,
+            cast(coalesce(sum(p.actual_cost), 0) as double) as actual_cost
+        from c
+        cross join months
+        left join mart_overage_policy_cost as p
+            on p.customer_id = c.customer_id and p.period = months.period
+        where {where}
+        group by {grain}
+        having {"true" if by_month else "sum(p.overage_incidents) > 0"}
+        order by {grain}
+        """,
+        [int(year), *params],
+    )
+
+
 def expiring_forecast(home, year, as_of: date | str | None = None) -> pd.DataFrame:
     """Per customer: the allotment that will expire on Dec 31 (R11).
 
@@ -248,7 +226,8 @@ def expiring_forecast(home, year, as_of: date | str | None = None) -> pd.DataFra
     df["remaining_now"] = (df["allotment"] - df["covered_to_date"]).clip(lower=0).astype(int)
     df["projected_use"] = (df["billable_to_date"] / elapsed * days_left).round(1)
     df["projected_expiring"] = [
-        max(0, math.floor(r - p + 0.5)) for r, p in zip(df["remaining_now"], df["projected_use"])
+        max(0, math.floor(r - p + 0.5))
+        for r, p in zip(df["remaining_now"], df["projected_use"], strict=True)
     ]
     df = df.sort_values(["projected_expiring", "customer_id"], ascending=[False, True])
     return df.reset_index(drop=True)
@@ -278,7 +257,21 @@ def prepaid_balances(home, year) -> pd.DataFrame:
 # ------------------------------------------------------------------- response times
 
 
-def response_times(home, year, include_void: bool = False) -> pd.DataFrame:
+def _tickets_of(year, customer_id: str | None, months=None) -> tuple[str, list]:
+    """The WHERE clause (and its parameters) for the year's tickets: one customer's or all,
+    opened in ``months`` (None: the whole year)."""
+    sql, params = "opened_year = ?", [int(year)]
+    if customer_id:
+        sql, params = sql + " and customer_id = ?", [*params, customer_id]
+    if months is not None:
+        sql += " and list_contains(?, month(opened_date))"
+        params = [*params, resolve_months(months)]
+    return sql, params
+
+
+def response_times(
+    home, year, include_void: bool = False, customer_id: str | None = None, months=None
+) -> pd.DataFrame:
     """Every ticket opened in the year with a first response: business hours to the first
     response (Mon-Fri 08:00-17:00 America/Denver, US federal holidays excluded) and whether
     it met the 24-business-hour promise. Void tickets (duplicates, spam) are left out
@@ -293,21 +286,26 @@ def response_times(home, year, include_void: bool = False) -> pd.DataFrame:
             within_promise,
             responded_before_opened
         from mart_response_times
-        where opened_year = ?
+        where {where}
     """
+    where, params = _tickets_of(year, customer_id, months)
+    sql = sql.format(where=where)
     if not include_void:
         sql += " and status <> 'void'"
-    df = query(home, sql + " order by opened_at_local, ticket_id", [int(year)])
+    df = query(home, sql + " order by opened_at_local, ticket_id", params)
     df["severity"] = pd.Categorical(df["severity"], categories=SEVERITY_ORDER, ordered=True)
     return df
 
 
-def response_share_within_promise_by_month(home, year) -> pd.DataFrame:
+def response_share_within_promise_by_month(
+    home, year, customer_id: str | None = None, months=None
+) -> pd.DataFrame:
     """Per opening month: tickets answered, answered within 24 business hours, the share
     (0-1) and the median business hours."""
+    where, params = _tickets_of(year, customer_id, months)
     return query(
         home,
-        """
+        f"""
         select
             opened_period as period,
             count(*) as tickets,
@@ -315,19 +313,22 @@ def response_share_within_promise_by_month(home, year) -> pd.DataFrame:
             count(*) filter (where within_promise) / count(*) as share_within_promise,
             median(business_seconds) / 3600.0 as median_business_hours
         from mart_response_times
-        where opened_year = ? and status <> 'void'
+        where {where} and status <> 'void'
         group by opened_period
         order by opened_period
         """,
-        [int(year)],
+        params,
     )
 
 
-def response_summary_by_severity(home, year) -> pd.DataFrame:
+def response_summary_by_severity(
+    home, year, customer_id: str | None = None, months=None
+) -> pd.DataFrame:
     """Per severity: tickets, median / 90th percentile business hours, share within promise."""
+    where, params = _tickets_of(year, customer_id, months)
     df = query(
         home,
-        """
+        f"""
         select
             severity,
             count(*) as tickets,
@@ -335,29 +336,32 @@ def response_summary_by_severity(home, year) -> pd.DataFrame:
             quantile_cont(business_seconds, 0.9) / 3600.0 as p90_business_hours,
             count(*) filter (where within_promise) / count(*) as share_within_promise
         from mart_response_times
-        where opened_year = ? and status <> 'void'
+        where {where} and status <> 'void'
         group by severity
         """,
-        [int(year)],
+        params,
     )
     df["severity"] = pd.Categorical(df["severity"], categories=SEVERITY_ORDER, ordered=True)
     return df.sort_values("severity").reset_index(drop=True)
 
 
-def slowest_tickets(home, year, n: int = 10) -> pd.DataFrame:
+def slowest_tickets(
+    home, year, n: int = 10, customer_id: str | None = None, months=None
+) -> pd.DataFrame:
     """The n tickets of the year with the longest business-hour response time."""
+    where, params = _tickets_of(year, customer_id, months)
     return query(
         home,
-        """
+        f"""
         select
             ticket_id, customer_id, severity, category, opened_at_local, first_response_at_local,
             cast(business_hours as double) as business_hours, within_promise
         from mart_response_times
-        where opened_year = ? and status <> 'void'
+        where {where} and status <> 'void'
         order by business_seconds desc, ticket_id
         limit ?
         """,
-        [int(year), int(n)],
+        [*params, int(n)],
     )
 
 

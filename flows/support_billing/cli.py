@@ -123,6 +123,28 @@ def serve(
     raise typer.Exit(cli_serve(State.home, run_once))
 
 
+@app.command()
+def notebooks(
+    port: int | None = typer.Option(None, "--port", help="JupyterLab's port (default: its own)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
+    print_command: bool = typer.Option(
+        False, "--print-command", help="Print the command that would run, start nothing."
+    ),
+) -> None:
+    """Open the analysts' notebooks in JupyterLab on this home (needs the analyst extra)."""
+    from .analyst_tools import cli_notebooks
+
+    raise typer.Exit(cli_notebooks(State.home, port, no_browser, print_command))
+
+
+@app.command()
+def docs() -> None:
+    """Build dbt's documentation site for this home into HOME/reports/dbt-docs/."""
+    from .analyst_tools import cli_docs
+
+    raise typer.Exit(cli_docs(State.home))
+
+
 def main() -> None:
     # Without PREFECT_API_URL every flow run starts Prefect's temporary server; on a busy
     # machine its default 20 s startup limit is too tight (seen here), so allow more.
