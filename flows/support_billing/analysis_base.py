@@ -114,7 +114,9 @@ def notebook_home(home=None) -> Path:
 def data_time(home) -> datetime | None:
     """When the data was last ingested (R20): the latest ``ingested_at`` in
     ``raw.ingest_log``, in America/Denver; None when nothing was ever ingested."""
-    df = query(home, "select max(ingested_at) as t from raw.ingest_log")
+    from .freshness import DATA_TIME_SQL
+
+    df = query(home, DATA_TIME_SQL)
     value = df["t"].iloc[0] if len(df) else None
     if value is None or pd.isna(value):
         return None

@@ -29,12 +29,14 @@ def bring_models_current(home: Path):
     return dbt_runner.build(Path(home), dbt_runner.last_built_period(Path(home)))
 
 
+# The one definition of the data's time: the latest ingest that loaded a file.
+DATA_TIME_SQL = "select max(ingested_at) as t from raw.ingest_log where status = 'loaded'"
+
+
 def data_time(con) -> datetime | None:
     """When the data was last ingested (the latest ingest that loaded a file), or None."""
     try:
-        row = con.execute(
-            "select max(ingested_at) from raw.ingest_log where status = 'loaded'"
-        ).fetchone()
+        row = con.execute(DATA_TIME_SQL).fetchone()
     except Exception:  # noqa: BLE001 - a warehouse without an ingest log has no data time
         return None
     return row[0] if row else None
