@@ -43,7 +43,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from .ingest_csv import discover
+from .ingest_files import discover
 from .ingest_load import FileResult, ReleaseResult, ingest_file, new_ingest_id, release_held
 from .warehouse import ensure_home, open_warehouse
 
@@ -56,6 +56,7 @@ class IngestSummary:
     files: list[FileResult] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # paths that do not exist
+    reported: list[str] = field(default_factory=list)  # named like exports, not read (R-IN7)
     release: ReleaseResult = field(default_factory=ReleaseResult)
     rejected_samples: list[dict] = field(default_factory=list)
     rejected_total: int = 0
@@ -145,8 +146,9 @@ def ingest_paths(home: Path | str, paths: list[Path] | list[str] | None = None) 
     """Ingest files and folders (default HOME/inbox) without Prefect; returns the summary."""
     home = Path(home)
     ensure_home(home)
-    files, ignored, problems = discover(resolve_paths(home, paths))
-    summary = IngestSummary(step_start(home), ignored=ignored, problems=problems)
+    files, ignored, problems, reported = discover(resolve_paths(home, paths))
+    summary = IngestSummary(step_start(home), ignored=ignored, problems=problems,
+                            reported=reported)
     for path, kind in files:
         summary.files.append(step_file(home, path, kind, summary.ingest_id))
     summary.release = step_release(home, summary.ingest_id)
@@ -162,8 +164,9 @@ _TASK_OPTS = dict(cache_policy=NO_CACHE, persist_result=False, retries=0)
 
 @task(name="discover-files", **_TASK_OPTS)
 def discover_task(home: str, paths: list[str]) -> dict:
-    files, ignored, problems = discover(resolve_paths(Path(home), paths))
-    return {"files": [(str(p), k) for p, k in files], "ignored": ignored, "problems": problems}
+    files, ignored, problems, reported = discover(resolve_paths(Path(home), paths))
+    return {"files": [(str(p), k) for p, k in files], "ignored": ignored, "problems": problems,
+            "reported": reported}
 
 
 @task(name="start-ingest", **_TASK_OPTS)
@@ -192,7 +195,7 @@ def ingest_flow(home: str, paths: list[str] | None = None) -> IngestSummary:
     ensure_home(Path(home))
     found = discover_task(str(home), [str(p) for p in (paths or [])])
     summary = IngestSummary(start_task(str(home)), ignored=found["ignored"],
-                            problems=found["problems"])
+                            problems=found["problems"], reported=found["reported"])
     for path, kind in found["files"]:
         summary.files.append(file_task(str(home), path, kind, summary.ingest_id))
     summary.release = release_task(str(home), summary.ingest_id)
@@ -215,6 +218,8 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
         print(f"error: {p}", file=err_stream)
     for f in summary.refused:
         print(f"error: {f.path}: {f.message}", file=err_stream)
+    for r in summary.reported:  # R-IN7: never read, not an error
+        print(f"warning: {r}", file=err_stream)
 
     if not summary.files:
         out.print("Nothing to ingest" + (f" ({len(summary.ignored)} other files ignored)"

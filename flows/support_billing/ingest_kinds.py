@@ -16,6 +16,13 @@ from datetime import UTC
 from functools import lru_cache
 
 from .dbt_runner import read_seed
+from .ingest_text import (
+    NAME_MAX_CHARS,
+    display_sql,
+    exported_text_whens,
+    free_text_whens,
+    quoted_sql,
+)
 
 # ---------------------------------------------------------------------------------------
 # Kinds and their columns
@@ -31,6 +38,12 @@ class Column:
     values: tuple[str, ...] = ()  # enum values (lower case)
     max_value: str | None = None  # decimal upper bound (inclusive)
     sql_type: str = "VARCHAR"
+    exported: bool = False  # text reaching the exported files as is (R-IN6); keys always
+    max_chars: int | None = None  # longest name the accounting systems import (R-IN6)
+
+    @property
+    def exported_text(self) -> bool:
+        return self.exported or self.type in ("key", "customer")
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,12 @@ def kinds() -> dict[str, Kind]:
             "customers", "raw.customers", "customer_id",
             (
                 Column("customer_id", "key", required=True),
-                Column("customer_name", "text", required=True),
+                Column("customer_name", "text", required=True, exported=True,
+                       max_chars=NAME_MAX_CHARS),
                 Column("overage_policy", "enum", default="subscription",
                        values=("subscription", "upfront")),
-                Column("accounting_ref", "accounting_ref"),
+                Column("accounting_ref", "accounting_ref", exported=True,
+                       max_chars=NAME_MAX_CHARS),
                 Column("email", "text"),
             ),
         ),
@@ -141,7 +156,7 @@ def kinds() -> dict[str, Kind]:
                        sql_type="DECIMAL(18, 2)"),
                 Column("activity", "enum", required=True,
                        values=("implementation", "training", "custom_development", "support")),
-                Column("ticket_id", "text"),
+                Column("ticket_id", "text", exported=True),  # a reference (R-IN6)
                 Column("employee", "text"),
             ),
         ),
@@ -183,8 +198,8 @@ def ident(name: str) -> str:
 
 
 def _val(col: str) -> str:
-    """SQL showing a raw value inside a reason: 'value'."""
-    return f"'''' || {ident('r_' + col)} || ''''"
+    """SQL showing a raw value inside a reason: 'value', shortened and printable (R-IN6)."""
+    return quoted_sql(ident("r_" + col))
 
 
 TS_REGEX = (
@@ -385,9 +400,12 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
         r = ident("r_" + c.name)
         t = ident("t_" + c.name)
         n = c.name
+        shown = display_sql(r)  # digits only here, but maybe very many
         blank = f"WHEN {r} = '' THEN {q(f'{n} is blank; it is required')}" if c.required else ""
         if c.type in ("key", "customer", "text", "accounting_ref"):
-            expr = f"CASE {blank} END" if blank else ""
+            whens = (exported_text_whens(n, r, c.max_chars) if c.exported_text
+                     else free_text_whens(n, r))
+            expr = f"CASE {blank} {' '.join(whens)} END"
         elif c.type == "enum":
             allowed = ", ".join(c.values)
             expr = (
@@ -412,7 +430,7 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
             )
         elif c.type == "decimal":
             upper = (
-                f"WHEN {t} > {c.max_value} THEN {q(n + ' ')} || {r} || "
+                f"WHEN {t} > {c.max_value} THEN {q(n + ' ')} || {shown} || "
                 f"{q(f' is more than the maximum {c.max_value}')}"
                 if c.max_value
                 else ""
@@ -422,9 +440,9 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
                 f"WHEN NOT regexp_full_match({r}, {q(DECIMAL_REGEX)}) THEN {q(n + ' ')} || "
                 f"{_val(n)} || {q(DEC_HINT)} "
                 f"WHEN NOT regexp_full_match({r}, {q(DECIMAL_2_REGEX)}) THEN {q(n + ' ')} || "
-                f"{r} || {q(' has more than 2 decimals')} "
-                f"WHEN {t} IS NULL THEN {q(n + ' ')} || {r} || {q(' is too large')} "
-                f"WHEN {t} <= 0 THEN {q(n + ' ')} || {r} || {q(' must be more than 0')} "
+                f"{shown} || {q(' has more than 2 decimals')} "
+                f"WHEN {t} IS NULL THEN {q(n + ' ')} || {shown} || {q(' is too large')} "
+                f"WHEN {t} <= 0 THEN {q(n + ' ')} || {shown} || {q(' must be more than 0')} "
                 f"{upper} END"
             )
         elif c.type == "module":
@@ -437,7 +455,8 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
             expr = (
                 f"CASE WHEN {r} <> '' AND NOT regexp_full_match({r}, '\\d+') THEN "
                 f"{q(n + ' ')} || {_val(n)} || {q(' is not a whole number')} "
-                f"WHEN {t} IS NULL AND {r} <> '' THEN {q(n + ' ')} || {r} || {q(' is too large')} "
+                f"WHEN {t} IS NULL AND {r} <> '' THEN {q(n + ' ')} || {shown} || "
+                f"{q(' is too large')} "
                 f"WHEN {t} < min_incidents THEN {q(n + ' ')} || {t} || ' is below the minimum ' "
                 f"|| min_incidents || ' for ' || t_module END"
             )

@@ -21,7 +21,18 @@ from .ingest_csv import (
     read_header,
     scan_bytes,
 )
+from .ingest_files import (
+    CHANGED,
+    INCOMPLETE,
+    changed_since,
+    ensure_scan_columns,
+    file_state,
+    known_sha256,
+    remember_scan,
+    scan_clock,
+)
 from .ingest_kinds import Kind, ident, kinds, q, reason_sql, typed_sql
+from .ingest_text import display_sql
 
 MAX_DROP_MESSAGES = 20
 
@@ -80,24 +91,32 @@ def ingest_file(
     """Ingest one export file; never raises for a bad file (it is refused instead)."""
     path = Path(path)
     res = FileResult(str(path), path.name, kind, "refused")
+    ensure_scan_columns(con)
     try:
-        stat = path.stat()
-        # A file already scanned with the same path, size, modification time (ns) and
-        # inode is not read again: the inbox keeps old exports, and re-hashing them on
-        # every run would cost in proportion to history, not to the new file.
-        known = _known_sha256(con, path, stat)
+        stat = file_state(path)
+        # A file scanned before, unchanged (path, size, mtime, ctime, inode) and not
+        # racily clean, is not read again: the inbox keeps old exports, and re-hashing them
+        # on every run would cost in proportion to history, not to the new file (R-IN3).
+        known = known_sha256(con, path, stat)
         if known and _skip_if_loaded(con, ingest_id, res, known):
             return res
+        scanned_ns = scan_clock()
         scan = scan_bytes(path)
     except OSError as exc:
         res.message = f"cannot be read: {exc.strerror or exc}"
         _log(con, ingest_id, res)
         return res
     res.sha256 = scan.sha256
-    _remember_scan(con, path, stat, scan.sha256)
+    if changed_since(path, stat):  # R-IN7: still being written
+        res.message = CHANGED
+        _log(con, ingest_id, res)
+        return res
+    remember_scan(con, path, stat, scan.sha256, scanned_ns)
     if _skip_if_loaded(con, ingest_id, res, scan.sha256):
         return res
     try:
+        if scan.size and not scan.ends_with_line_break:  # R-IN7: a cut last line
+            raise FileRefused(INCOMPLETE)
         if scan.utf8_error:
             raise FileRefused(scan.utf8_error)
         header = read_header(scan, kind)
@@ -105,6 +124,8 @@ def ingest_file(
         con.begin()
         try:
             _load(con, kinds()[kind], res, ingest_id)
+            if changed_since(path, stat):  # R-IN7: written to while it was parsed
+                raise FileRefused(CHANGED)
             res.status = "loaded"
             _log(con, ingest_id, res)
             con.commit()
@@ -118,29 +139,13 @@ def ingest_file(
         _log(con, ingest_id, res)
     except duckdb.Error as exc:
         res.status = "refused"
-        res.message = "could not be loaded: " + (str(exc).strip().splitlines() or ["error"])[0]
+        res.message = "could not be loaded: " + _first_line(exc)
         res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
         res.dropped = []
         _log(con, ingest_id, res)
     finally:
         _cleanup(con)
     return res
-
-
-def _known_sha256(con: duckdb.DuckDBPyConnection, path: Path, stat) -> str | None:
-    row = con.execute(
-        "SELECT sha256 FROM raw.file_scans WHERE path = ? AND size = ? AND mtime_ns = ? "
-        "AND inode = ?",
-        [str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino],
-    ).fetchone()
-    return row[0] if row else None
-
-
-def _remember_scan(con: duckdb.DuckDBPyConnection, path: Path, stat, sha256: str) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO raw.file_scans VALUES (?, ?, ?, ?, ?)",
-        [str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256],
-    )
 
 
 def _skip_if_loaded(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileResult,
@@ -268,7 +273,8 @@ def _mark_duplicates(con, kind: Kind) -> None:
         return
     con.execute(
         "UPDATE _ing_v SET status = 'rejected', rcol = ?, rval = _ing_v.key, "
-        f"reason = {q('duplicate ' + kind.key + ' ')} || _ing_v.key || ': a later row at line ' "
+        f"reason = {q('duplicate ' + kind.key + ' ')} || {display_sql('_ing_v.key')} || "
+        "': a later row at line ' "
         "|| c.cand_line || ' replaces it' "
         "FROM (SELECT key, max(rid) AS cand_rid, arg_max(line, rid) AS cand_line FROM _ing_v "
         "WHERE key <> '' AND NOT is_header GROUP BY key HAVING count(*) > 1) c "
@@ -362,13 +368,19 @@ def _drop_held(con, kind: Kind, res: FileResult) -> None:
         adjust_log(con, ing, f, cnt, "rejected")
     con.execute("DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_drop)")
     con.execute("DROP TABLE _ing_drop")
-    for ing, f, line, k, new_line, new_status in rows[:MAX_DROP_MESSAGES]:
+    for _ing, f, line, k, new_line, new_status in rows[:MAX_DROP_MESSAGES]:
         what = "loaded" if new_status == "ok" else "held again"
         res.dropped.append(
             f"{f}:{line}: held row dropped: {key} {k} was {what} from {fname} line {new_line}"
         )
     if len(rows) > MAX_DROP_MESSAGES:
         res.dropped.append(f"... and {len(rows) - MAX_DROP_MESSAGES} more held rows dropped")
+
+
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    """An error's first line, shortened: it may quote part of the file (R-IN7)."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def _sq(text: str) -> str:
