@@ -35,6 +35,7 @@ Choices where SPEC section 3 is silent (to be listed in docs/decisions.md):
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -267,10 +268,44 @@ def _plain(out, text: str) -> None:
 
 
 def cli_ingest(home: Path, paths: list[Path]) -> int:
-    """`support-billing ingest [PATH ...]`: run the flow, print the summary, exit status."""
+    """`support-billing ingest [PATH ...]`: run the flow, print the summary, exit status.
+
+    A failure of the run itself (a warehouse that cannot be opened or written) propagates
+    to the command line, which reports it in one line; Prefect's own error records, with
+    their tracebacks, stay off the terminal (they still reach the Prefect API)."""
     from .console import quiet_prefect_console
 
     quiet_prefect_console()
-    summary = ingest_flow(str(home), [str(p) for p in paths or []])
+    with _prefect_errors_off_console():
+        summary = ingest_flow(str(home), [str(p) for p in paths or []])
     print_summary(summary)
     return summary.exit_code
+
+
+class _DropErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+@contextmanager
+def _prefect_errors_off_console():
+    """Keep ERROR records (a failed task's traceback) off Prefect's console handlers while
+    the flow runs: the command line prints one line instead (SPEC section 6)."""
+    handlers = {
+        h for name in ("", "prefect")
+        for h in logging.getLogger(name).handlers
+        if type(h).__name__ == "PrefectConsoleHandler"
+    }
+    handlers |= {
+        h for lg in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(lg, logging.Logger) and lg.name.startswith("prefect")
+        for h in lg.handlers if type(h).__name__ == "PrefectConsoleHandler"
+    }
+    drop = _DropErrors()
+    for h in handlers:
+        h.addFilter(drop)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(drop)
