@@ -45,7 +45,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from .ingest_files import discover
-from .ingest_load import FileResult, ReleaseResult, ingest_file, new_ingest_id, release_held
+from .ingest_held import ReleaseResult, release_held
+from .ingest_load import FileResult, ingest_file, new_ingest_id
 from .warehouse import ensure_home, open_warehouse
 
 MAX_REJECTED_SHOWN = 10
