@@ -268,6 +268,31 @@ def test_an_inbox_that_is_itself_a_link_is_read(home, tmp_path):
     assert s.reported == []
 
 
+def test_a_reported_name_stays_on_one_line(home):
+    os.symlink("nowhere.csv", home / "inbox" / "tickets_a\nb.csv")
+    s = ingest(home)
+    assert s.reported == [
+        f"{home / 'inbox'}/tickets_a\u240ab.csv: is a symbolic link to nothing (dangling); "
+        "not read"]
+
+
+def test_a_warehouse_from_before_r_in7_gets_the_scan_columns(home):
+    from support_billing.ingest import warehouse
+
+    path = customers_file(home / "inbox", "C1")
+    with warehouse(home) as con:  # the table as it was made before R-IN7
+        con.execute("DROP TABLE raw.file_scans")
+        con.execute("CREATE TABLE raw.file_scans (path VARCHAR PRIMARY KEY, size BIGINT NOT "
+                    "NULL, mtime_ns BIGINT NOT NULL, inode BIGINT NOT NULL, sha256 VARCHAR "
+                    "NOT NULL)")
+        con.execute("INSERT INTO raw.file_scans VALUES (?, ?, ?, ?, 'stale')",
+                    [str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns,
+                     path.stat().st_ino])
+    assert [f.status for f in ingest(home).files] == ["loaded"]  # the old row is not trusted
+    assert rows(home, "SELECT sha256 <> 'stale', scanned_ns > 0 FROM raw.file_scans") == [
+        (True, True)]
+
+
 def test_no_message_echoes_a_files_content(home):
     """A regular file named like an export but holding something else is refused without
     quoting it: the header's unknown columns are counted, not shown."""

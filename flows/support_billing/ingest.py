@@ -44,7 +44,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from .ingest_files import discover
+from .ingest_files import discover, printable
 from .ingest_held import ReleaseResult, release_held
 from .ingest_load import FileResult, ingest_file, new_ingest_id
 from .warehouse import ensure_home, open_warehouse
@@ -217,9 +217,9 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
     out = out or Console()
     err_stream = err or sys.stderr
     for p in summary.problems:
-        print(f"error: {p}", file=err_stream)
+        print(f"error: {printable(p)}", file=err_stream)
     for f in summary.refused:
-        print(f"error: {f.path}: {f.message}", file=err_stream)
+        print(f"error: {printable(f.path)}: {f.message}", file=err_stream)
     for r in summary.reported:  # R-IN7: never read, not an error
         print(f"warning: {r}", file=err_stream)
 
@@ -234,13 +234,13 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
         for name in ("read", "loaded", "rejected", "held"):
             table.add_column(name, justify="right")
         for f in summary.files:  # Text: a file name like "tickets[1].csv" is not markup
-            table.add_row(Text(f.file_name), f.kind or "", f.status, str(f.rows_read),
+            table.add_row(Text(printable(f.file_name)), f.kind or "", f.status, str(f.rows_read),
                           str(f.rows_loaded), str(f.rows_rejected), str(f.rows_held))
         out.print(table)
         if summary.ignored:
             more = " ..." if len(summary.ignored) > 5 else ""
             _plain(out, f"Ignored {len(summary.ignored)} file(s) that are not exports: "
-                   + ", ".join(summary.ignored[:5]) + more)
+                   + ", ".join(printable(n) for n in summary.ignored[:5]) + more)
     if summary.rejected_total:
         out.print(f"Rejected rows: {summary.rejected_total} (see raw.rejected_rows); first ones:")
         for r in summary.rejected_samples:

@@ -82,7 +82,7 @@ def _sort_entry(path: Path, root: Path, found: list[Path], ignored: list[str],
         return
     why = unreadable_reason(path, root)
     if why:
-        reported.append(f"{path}: {why}; not read")
+        reported.append(f"{printable(str(path))}: {why}; not read")
     else:
         found.append(path)
 
@@ -109,6 +109,14 @@ def unreadable_reason(path: Path, root: Path) -> str | None:
     if not st.S_ISREG(info.st_mode):  # pragma: no cover - no other kind on Linux
         return "is not a regular file"
     return None
+
+
+def printable(text: str) -> str:
+    """A file name as one line of a report: control characters as control pictures."""
+    return "".join(
+        chr(0x2400 + ord(c)) if ord(c) < 32 else "\u2421" if ord(c) == 127 else c
+        for c in text
+    )
 
 
 def _inside(target: Path, root: Path) -> bool:
@@ -165,8 +173,13 @@ CHANGED = (
 def ensure_scan_columns(con: duckdb.DuckDBPyConnection) -> None:
     """ctime_ns and scanned_ns of raw.file_scans (a warehouse made before R-IN7 gets them;
     its old rows, without a scan time, are hashed once more)."""
-    con.execute("ALTER TABLE raw.file_scans ADD COLUMN IF NOT EXISTS ctime_ns BIGINT")
-    con.execute("ALTER TABLE raw.file_scans ADD COLUMN IF NOT EXISTS scanned_ns BIGINT")
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' "
+        "AND table_name = 'file_scans'"
+    ).fetchall()}
+    for column in ("ctime_ns", "scanned_ns"):
+        if column not in have:  # no catalog write on the usual, up-to-date warehouse
+            con.execute(f"ALTER TABLE raw.file_scans ADD COLUMN {column} BIGINT")
 
 
 def scan_clock() -> int:
