@@ -370,3 +370,25 @@ def test_period_takes_ascii_digits_only(home, monkeypatch, capfd, period):
     assert err.strip().splitlines() == [
         f"error: --period must be a month written YYYY-MM with ASCII digits (e.g. 2026-05), "
         f"not {period!r}"]
+
+
+def test_cli_cut_file_and_formula_name(home, prefect_server, capfd):
+    """Through the real flow: the cut file is one error line (exit 1), the formula name a
+    rejected row listed with its reason, the good rows load."""
+    from support_billing.ingest import cli_ingest
+
+    inbox = home / "inbox"
+    write(inbox, "customers.csv", CUSTOMERS + "C1,One,,,\nC2,=HYPERLINK(\"x\"),,,\n")
+    write(inbox, "timesheets.csv", TIMESHEETS + "E1,C1,2026-03-02,1,training,,\n"
+          "E2,C1,2026-03-03,training,7")
+    code = cli_ingest(home, [])
+    out, err = capfd.readouterr()
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"error: {inbox / 'timesheets.csv'}: the last line has no line ending, so the export "
+        "may still be being written; nothing of the file was loaded. Ingest it again once "
+        "the export is finished (a complete export ends with a line break) (R-IN7)"]
+    assert ("customers.csv:3: customer_name '=HYPERLINK(\"x\")' begins with '=', which a "
+            "spreadsheet runs as a formula; correct it in the source system") in out
+    assert rows(home, "SELECT customer_id FROM raw.customers") == [("C1",)]
+    assert rows(home, "SELECT count(*) FROM raw.timesheets") == [(0,)]
