@@ -94,48 +94,53 @@ def ingest_file(
         scanned_ns = scan_clock()
         scan = scan_bytes(path)
     except OSError as exc:
-        res.message = f"cannot be read: {exc.strerror or exc}"
-        _log(con, ingest_id, res)
-        return res
+        return _refused(con, ingest_id, res, f"cannot be read: {exc.strerror or exc}")
     res.sha256 = scan.sha256
     if changed_since(path, stat):  # R-IN7: still being written
-        res.message = CHANGED
-        _log(con, ingest_id, res)
-        return res
+        return _refused(con, ingest_id, res, CHANGED)
     remember_scan(con, path, stat, scan.sha256, scanned_ns)
     if _skip_if_loaded(con, ingest_id, res, scan.sha256):
         return res
     try:
-        if scan.size and not scan.ends_with_line_break:  # R-IN7: a cut last line
-            raise FileRefused(INCOMPLETE)
-        if scan.utf8_error:
-            raise FileRefused(scan.utf8_error)
-        header = read_header(scan, kind)
-        res.parser = _build_validated(con, kinds()[kind], header, scan)
-        con.begin()
-        try:
-            _load(con, kinds()[kind], res, ingest_id)
-            if changed_since(path, stat):  # R-IN7: written to while it was parsed
-                raise FileRefused(CHANGED)
-            res.status = "loaded"
-            _log(con, ingest_id, res)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+        _parse_and_load(con, res, scan, stat, ingest_id)
     except FileRefused as exc:
-        res.status, res.message = "refused", str(exc)
-        res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
-        res.dropped = []
-        _log(con, ingest_id, res)
+        _refused(con, ingest_id, res, str(exc))
     except duckdb.Error as exc:
-        res.status = "refused"
-        res.message = "could not be loaded: " + _first_line(exc)
-        res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
-        res.dropped = []
-        _log(con, ingest_id, res)
+        _refused(con, ingest_id, res, "could not be loaded: " + _first_line(exc))
     finally:
         _cleanup(con)
+    return res
+
+
+def _parse_and_load(con, res: FileResult, scan, stat, ingest_id: int) -> None:
+    """Check, parse, validate and load a scanned file in one transaction (R-IN1..R-IN7);
+    FileRefused when the file as a whole cannot be loaded."""
+    if scan.size and not scan.ends_with_line_break:  # R-IN7: a cut last line
+        raise FileRefused(INCOMPLETE)
+    if scan.utf8_error:
+        raise FileRefused(scan.utf8_error)
+    kind = kinds()[res.kind]
+    header = read_header(scan, res.kind)
+    res.parser = _build_validated(con, kind, header, scan)
+    con.begin()
+    try:
+        _load(con, kind, res, ingest_id)
+        if changed_since(scan.path, stat):  # R-IN7: written to while it was parsed
+            raise FileRefused(CHANGED)
+        res.status = "loaded"
+        _log(con, ingest_id, res)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def _refused(con, ingest_id: int, res: FileResult, message: str) -> FileResult:
+    """Log the file as refused whole, nothing of it counted (R-IN2, R-IN7)."""
+    res.status, res.message = "refused", message
+    res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
+    res.dropped = []
+    _log(con, ingest_id, res)
     return res
 
 
