@@ -9,6 +9,8 @@ import sys
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ingest_helpers import (
     CUSTOMERS,
     TIMESHEETS,
@@ -392,3 +394,26 @@ def test_cli_cut_file_and_formula_name(home, prefect_server, capfd):
             "spreadsheet runs as a formula; correct it in the source system") in out
     assert rows(home, "SELECT customer_id FROM raw.customers") == [("C1",)]
     assert rows(home, "SELECT count(*) FROM raw.timesheets") == [(0,)]
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_a_file_cut_anywhere_loads_all_its_lines_or_nothing(tmp_path_factory, data):
+    """Invariant (R-IN7): an export cut at any byte loads nothing unless the cut falls on a
+    line break, and then exactly the complete rows before it."""
+    from support_billing.warehouse import ensure_home
+
+    home = ensure_home(tmp_path_factory.mktemp("cut") / "home")
+    customers_file(home / "inbox", "C1")
+    lines = [f"E{i},C1,2026-03-{i + 1:02d},{i + 1}.5,training,,\n" for i in range(6)]
+    full = (TIMESHEETS + "".join(lines)).encode()
+    cut = data.draw(st.integers(min_value=len(TIMESHEETS), max_value=len(full)))
+    write(home / "inbox", "timesheets.csv", full[:cut])
+    ingest(home)
+    loaded = rows(home, "SELECT entry_id FROM raw.timesheets ORDER BY source_line")
+    if full[:cut].endswith(b"\n"):
+        complete = full[:cut].decode().count("\n") - 1
+        assert loaded == [(f"E{i}",) for i in range(complete)]
+    else:
+        assert loaded == []
