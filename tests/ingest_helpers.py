@@ -70,3 +70,13 @@ def log(home: Path) -> list[tuple]:
 
 def customers_file(folder: Path, *ids: str, name: str = "customers.csv") -> Path:
     return write(folder, name, CUSTOMERS + "".join(f"{i},Customer {i},,,\n" for i in ids))
+
+
+def scan_later(monkeypatch, seconds: int = 60) -> None:
+    """Make every scan look ``seconds`` later than now, so files written by the test are
+    safely older than their scan (not racily clean, R-IN7)."""
+    import time
+
+    from support_billing import ingest_load
+
+    monkeypatch.setattr(ingest_load, "scan_clock", lambda: time.time_ns() + seconds * 10**9)

@@ -157,6 +157,8 @@ def run_ingest(home: str) -> dict:
             print(f"warning: ingest: {problem}", file=sys.stderr, flush=True)
         for f in getattr(summary, "refused", []):
             print(f"warning: ingest refused {f.path}: {f.message}", file=sys.stderr, flush=True)
+        for entry in getattr(summary, "reported", []):  # links, folders, FIFOs (R-IN7)
+            print(f"warning: ingest: {entry}", file=sys.stderr, flush=True)
         out["exit_code"] = getattr(summary, "exit_code", 0)
     return out
 

@@ -29,12 +29,12 @@ def bring_models_current(home: Path):
     return dbt_runner.build(Path(home), dbt_runner.last_built_period(Path(home)))
 
 
-# The one definition of the data's time: the latest ingest that loaded a file.
-DATA_TIME_SQL = "select max(ingested_at) as t from raw.ingest_log where status = 'loaded'"
+# The one definition of the data's time (R20): the last ingest, whatever it found.
+DATA_TIME_SQL = "select max(ingested_at) as t from raw.ingest_log"
 
 
 def data_time(con) -> datetime | None:
-    """When the data was last ingested (the latest ingest that loaded a file), or None."""
+    """When the data was last ingested, or None."""
     try:
         row = con.execute(DATA_TIME_SQL).fetchone()
     except Exception:  # noqa: BLE001 - a warehouse without an ingest log has no data time

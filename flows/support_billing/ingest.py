@@ -35,6 +35,7 @@ Choices where SPEC section 3 is silent (to be listed in docs/decisions.md):
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -43,8 +44,9 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from .ingest_csv import discover
-from .ingest_load import FileResult, ReleaseResult, ingest_file, new_ingest_id, release_held
+from .ingest_files import discover, printable
+from .ingest_held import ReleaseResult, release_held
+from .ingest_load import FileResult, ingest_file, new_ingest_id
 from .warehouse import ensure_home, open_warehouse
 
 MAX_REJECTED_SHOWN = 10
@@ -56,6 +58,7 @@ class IngestSummary:
     files: list[FileResult] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # paths that do not exist
+    reported: list[str] = field(default_factory=list)  # named like exports, not read (R-IN7)
     release: ReleaseResult = field(default_factory=ReleaseResult)
     rejected_samples: list[dict] = field(default_factory=list)
     rejected_total: int = 0
@@ -145,8 +148,9 @@ def ingest_paths(home: Path | str, paths: list[Path] | list[str] | None = None) 
     """Ingest files and folders (default HOME/inbox) without Prefect; returns the summary."""
     home = Path(home)
     ensure_home(home)
-    files, ignored, problems = discover(resolve_paths(home, paths))
-    summary = IngestSummary(step_start(home), ignored=ignored, problems=problems)
+    files, ignored, problems, reported = discover(resolve_paths(home, paths))
+    summary = IngestSummary(step_start(home), ignored=ignored, problems=problems,
+                            reported=reported)
     for path, kind in files:
         summary.files.append(step_file(home, path, kind, summary.ingest_id))
     summary.release = step_release(home, summary.ingest_id)
@@ -162,8 +166,9 @@ _TASK_OPTS = dict(cache_policy=NO_CACHE, persist_result=False, retries=0)
 
 @task(name="discover-files", **_TASK_OPTS)
 def discover_task(home: str, paths: list[str]) -> dict:
-    files, ignored, problems = discover(resolve_paths(Path(home), paths))
-    return {"files": [(str(p), k) for p, k in files], "ignored": ignored, "problems": problems}
+    files, ignored, problems, reported = discover(resolve_paths(Path(home), paths))
+    return {"files": [(str(p), k) for p, k in files], "ignored": ignored, "problems": problems,
+            "reported": reported}
 
 
 @task(name="start-ingest", **_TASK_OPTS)
@@ -192,7 +197,7 @@ def ingest_flow(home: str, paths: list[str] | None = None) -> IngestSummary:
     ensure_home(Path(home))
     found = discover_task(str(home), [str(p) for p in (paths or [])])
     summary = IngestSummary(start_task(str(home)), ignored=found["ignored"],
-                            problems=found["problems"])
+                            problems=found["problems"], reported=found["reported"])
     for path, kind in found["files"]:
         summary.files.append(file_task(str(home), path, kind, summary.ingest_id))
     summary.release = release_task(str(home), summary.ingest_id)
@@ -212,9 +217,11 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
     out = out or Console()
     err_stream = err or sys.stderr
     for p in summary.problems:
-        print(f"error: {p}", file=err_stream)
+        print(f"error: {printable(p)}", file=err_stream)
     for f in summary.refused:
-        print(f"error: {f.path}: {f.message}", file=err_stream)
+        print(f"error: {printable(f.path)}: {f.message}", file=err_stream)
+    for r in summary.reported:  # R-IN7: never read, not an error
+        print(f"warning: {r}", file=err_stream)
 
     if not summary.files:
         out.print("Nothing to ingest" + (f" ({len(summary.ignored)} other files ignored)"
@@ -227,13 +234,13 @@ def print_summary(summary: IngestSummary, out=None, err=None) -> None:
         for name in ("read", "loaded", "rejected", "held"):
             table.add_column(name, justify="right")
         for f in summary.files:  # Text: a file name like "tickets[1].csv" is not markup
-            table.add_row(Text(f.file_name), f.kind or "", f.status, str(f.rows_read),
+            table.add_row(Text(printable(f.file_name)), f.kind or "", f.status, str(f.rows_read),
                           str(f.rows_loaded), str(f.rows_rejected), str(f.rows_held))
         out.print(table)
         if summary.ignored:
             more = " ..." if len(summary.ignored) > 5 else ""
             _plain(out, f"Ignored {len(summary.ignored)} file(s) that are not exports: "
-                   + ", ".join(summary.ignored[:5]) + more)
+                   + ", ".join(printable(n) for n in summary.ignored[:5]) + more)
     if summary.rejected_total:
         out.print(f"Rejected rows: {summary.rejected_total} (see raw.rejected_rows); first ones:")
         for r in summary.rejected_samples:
@@ -262,11 +269,16 @@ def _plain(out, text: str) -> None:
 
 
 def cli_ingest(home: Path, paths: list[Path]) -> int:
-    """`support-billing ingest [PATH ...]`: run the flow, print the summary, exit status."""
+    """`support-billing ingest [PATH ...]`: run the flow, print the summary, exit status.
+
+    A failure of the run itself (a warehouse that cannot be opened or written) propagates
+    to the command line, which reports it in one line; Prefect's own error records, with
+    their tracebacks, stay off the terminal (they still reach the Prefect API)."""
     from .console import quiet_prefect_console
 
     quiet_prefect_console()
-    summary = ingest_flow(str(home), [str(p) for p in paths or []])
+    with _prefect_errors_off_console():
+        summary = ingest_flow(str(home), [str(p) for p in paths or []])
     print_summary(summary)
     return max(summary.exit_code, _models_current(home))
 
@@ -284,3 +296,32 @@ def _models_current(home: Path) -> int:
     if not result.skipped:
         print("models brought up to date with the ingested rows (R20)")
     return 0
+
+
+class _DropErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+@contextmanager
+def _prefect_errors_off_console():
+    """Keep ERROR records (a failed task's traceback) off Prefect's console handlers while
+    the flow runs: the command line prints one line instead (SPEC section 6)."""
+    handlers = {
+        h for name in ("", "prefect")
+        for h in logging.getLogger(name).handlers
+        if type(h).__name__ == "PrefectConsoleHandler"
+    }
+    handlers |= {
+        h for lg in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(lg, logging.Logger) and lg.name.startswith("prefect")
+        for h in lg.handlers if type(h).__name__ == "PrefectConsoleHandler"
+    }
+    drop = _DropErrors()
+    for h in handlers:
+        h.addFilter(drop)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(drop)

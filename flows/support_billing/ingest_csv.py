@@ -1,4 +1,4 @@
-"""Reading export files: discovery, byte checks and CSV parsing into DuckDB (SPEC section 3).
+"""Reading export files: byte checks and CSV parsing into DuckDB (SPEC section 3).
 
 Fast path: DuckDB's CSV reader (strict RFC 4180, every column VARCHAR, no sniffing, in
 parallel) reads the whole file, header included, into a temp table; the physical line
@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import hashlib
 import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from .ingest_kinds import kind_of, kinds, q
+from .ingest_kinds import kinds, q
 
 CHUNK = 16 * 1024 * 1024
+MAX_FIELD = 64 * 1024 * 1024  # as DuckDB's max_line_size below: a 1 MB name still parses
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
 
 
 class FileRefused(Exception):
@@ -41,6 +46,7 @@ class FileScan:
     size: int
     newlines: int  # count of b"\n"
     ends_with_newline: bool
+    ends_with_line_break: bool  # LF or CR: the last line is complete (R-IN7)
     has_quote: bool
     utf8_error: str | None  # problem description, or None when valid UTF-8
 
@@ -50,40 +56,6 @@ class Header:
     names: list[str]  # normalized (trimmed, lower case), one per field
     positions: dict[str, int]  # known column -> field index
     lines: int = 1  # physical lines of the header row
-
-
-# ---------------------------------------------------------------------------------------
-# Discovery (R-IN4 order)
-# ---------------------------------------------------------------------------------------
-
-
-def discover(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[str], list[str]]:
-    """Files to ingest as (path, kind), in binary order of file names (stable for equal
-    names, in the order of the paths given); plus ignored file names and problems."""
-    found: list[Path] = []
-    ignored: list[str] = []
-    problems: list[str] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            entries = sorted((e for e in p.iterdir() if e.is_file()), key=_name_key)
-            found.extend(entries)
-        elif p.is_file():
-            found.append(p)
-        else:
-            problems.append(f"{p}: no such file or folder")
-    out: list[tuple[Path, str]] = []
-    for f in sorted(found, key=_name_key):  # stable: equal names keep the paths' order
-        kind = kind_of(f.name)
-        if kind is None:
-            ignored.append(f.name)
-        else:
-            out.append((f, kind))
-    return out, ignored, problems
-
-
-def _name_key(p: Path) -> bytes:
-    return p.name.encode("utf-8", "surrogateescape")
 
 
 # ---------------------------------------------------------------------------------------
@@ -98,7 +70,12 @@ def scan_bytes(path: Path) -> FileScan:
     has_quote = False
     last = b""
     utf8_ok = True
-    with open(path, "rb") as fh:
+    # O_NONBLOCK: a FIFO put in place of the file cannot block the ingest (R-IN7)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    with open(fd, "rb") as fh:
         while True:
             chunk = fh.read(CHUNK)
             if not chunk:
@@ -126,7 +103,7 @@ def scan_bytes(path: Path) -> FileScan:
             utf8_ok = False
     problem = None if utf8_ok else _utf8_problem(path)
     return FileScan(path, path.name, h.hexdigest(), size, newlines, last == b"\n",
-                    has_quote, problem)
+                    last in (b"\n", b"\r"), has_quote, problem)
 
 
 def _utf8_problem(path: Path) -> str:
@@ -176,10 +153,21 @@ def read_header(scan: FileScan, kind: str) -> Header:
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise FileRefused(
-            f"missing required column{plural} {', '.join(missing)} "
-            f"(header: {', '.join(v.strip() for v in row)})"
+            f"missing required column{plural} {', '.join(missing)} ({_header_seen(names, spec)})"
         )
     return Header(names, positions, header_lines)
+
+
+def _header_seen(names: list[str], spec) -> str:
+    """The header as a refusal describes it: the known columns by name, the others only
+    counted, so a message never echoes what a file holds (R-IN7: a system file named like
+    an export must not leak its first line)."""
+    known = [n for n in names if n in spec.column_names]
+    others = len(names) - len(known)
+    parts = [", ".join(known)] if known else []
+    if others:
+        parts.append(f"{others} other column{'s' if others > 1 else ''}")
+    return "header: " + (", and ".join(parts) if known else parts[0])
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,10 +12,17 @@ dbt seeds, never from this file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
 from functools import lru_cache
 
 from .dbt_runner import read_seed
+from .ingest_text import (
+    NAME_MAX_CHARS,
+    display_sql,
+    exported_text_whens,
+    free_text_whens,
+    quoted_sql,
+)
+from .ingest_time import denver_us_sql
 
 # ---------------------------------------------------------------------------------------
 # Kinds and their columns
@@ -31,6 +38,12 @@ class Column:
     values: tuple[str, ...] = ()  # enum values (lower case)
     max_value: str | None = None  # decimal upper bound (inclusive)
     sql_type: str = "VARCHAR"
+    exported: bool = False  # text reaching the exported files as is (R-IN6); keys always
+    max_chars: int | None = None  # longest name the accounting systems import (R-IN6)
+
+    @property
+    def exported_text(self) -> bool:
+        return self.exported or self.type in ("key", "customer")
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,12 @@ def kinds() -> dict[str, Kind]:
             "customers", "raw.customers", "customer_id",
             (
                 Column("customer_id", "key", required=True),
-                Column("customer_name", "text", required=True),
+                Column("customer_name", "text", required=True, exported=True,
+                       max_chars=NAME_MAX_CHARS),
                 Column("overage_policy", "enum", default="subscription",
                        values=("subscription", "upfront")),
-                Column("accounting_ref", "accounting_ref"),
+                Column("accounting_ref", "accounting_ref", exported=True,
+                       max_chars=NAME_MAX_CHARS),
                 Column("email", "text"),
             ),
         ),
@@ -141,7 +156,7 @@ def kinds() -> dict[str, Kind]:
                        sql_type="DECIMAL(18, 2)"),
                 Column("activity", "enum", required=True,
                        values=("implementation", "training", "custom_development", "support")),
-                Column("ticket_id", "text"),
+                Column("ticket_id", "text", exported=True),  # a reference (R-IN6)
                 Column("employee", "text"),
             ),
         ),
@@ -183,8 +198,8 @@ def ident(name: str) -> str:
 
 
 def _val(col: str) -> str:
-    """SQL showing a raw value inside a reason: 'value'."""
-    return f"'''' || {ident('r_' + col)} || ''''"
+    """SQL showing a raw value inside a reason: 'value', shortened and printable (R-IN6)."""
+    return quoted_sql(ident("r_" + col))
 
 
 TS_REGEX = (
@@ -204,94 +219,6 @@ DEC_HINT = " is not a decimal number; expected digits with an optional point, li
 def _module_norm_sql(r: str) -> str:
     return (
         f"regexp_replace(regexp_replace(lower({r}), '\\s+', ' ', 'g'), '^hh2 ', '')"
-    )
-
-
-def denver_to_utc_sql(local: str) -> str:
-    """A naive America/Denver local TIMESTAMP -> TIMESTAMPTZ instant (R1), with ICU.
-
-    Mountain time is UTC-6 (MDT) or UTC-7 (MST). If local+6h maps back to the same local
-    time it is valid (summer, or the earlier instant of an ambiguous autumn time);
-    otherwise local+7h (winter, or a time in the spring gap, which moves forward one
-    hour). Same result as Python zoneinfo with fold=0. Used for years outside the
-    precomputed table of ``denver_dst_table``.
-    """
-    a = f"timezone('UTC', {local} + INTERVAL 6 HOUR)"
-    b = f"timezone('UTC', {local} + INTERVAL 7 HOUR)"
-    return f"(CASE WHEN timezone('America/Denver', {a}) = {local} THEN {a} ELSE {b} END)"
-
-
-DST_FIRST_YEAR, DST_LAST_YEAR = 1970, 2100
-HOUR_US = 3_600_000_000
-
-
-@lru_cache(maxsize=1)
-def denver_dst_table() -> tuple[tuple[int, int] | None, ...]:
-    """Per year DST_FIRST_YEAR..DST_LAST_YEAR: (s, e) as epoch microseconds of local wall
-    times, such that a naive local time n is daylight time (UTC-6) exactly when
-    s <= n < e, with the R1 choices built in (a time in the spring gap is standard time,
-    i.e. moves forward one hour; an ambiguous autumn time is the earlier, daylight
-    instant). None for a year whose pattern is not one MST->MDT->MST cycle (the SQL then
-    falls back to ICU). Derived from Python zoneinfo, the reference of R1.
-    """
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    den = ZoneInfo("America/Denver")
-    utc = UTC
-    out: list[tuple[int, int] | None] = []
-
-    def off(t: datetime) -> timedelta:
-        return t.astimezone(den).utcoffset()
-
-    for year in range(DST_FIRST_YEAR, DST_LAST_YEAR + 1):
-        t = datetime(year, 1, 1, 12, tzinfo=utc)
-        transitions = []
-        prev = off(t)
-        if prev != timedelta(hours=-7):
-            out.append(None)
-            continue
-        for _day in range(366):
-            nxt = t + timedelta(days=1)
-            if nxt.year != year:
-                break
-            o = off(nxt)
-            if o != prev:
-                h = t
-                while off(h + timedelta(hours=1)) == prev:
-                    h += timedelta(hours=1)
-                transitions.append((h + timedelta(hours=1), prev, o))
-                prev = o
-            t = nxt
-        if (
-            len(transitions) == 2
-            and transitions[0][1:] == (timedelta(hours=-7), timedelta(hours=-6))
-            and transitions[1][1:] == (timedelta(hours=-6), timedelta(hours=-7))
-        ):
-            epoch = datetime(1970, 1, 1, tzinfo=utc)
-            start_utc, end_utc = transitions[0][0], transitions[1][0]
-            s = (start_utc - epoch) // timedelta(microseconds=1) - 6 * HOUR_US
-            e = (end_utc - epoch) // timedelta(microseconds=1) - 6 * HOUR_US
-            out.append((s, e))
-        else:
-            out.append(None)
-    return tuple(out)
-
-
-def denver_us_sql(u: str, year: str) -> str:
-    """Naive Mountain local time as epoch microseconds ``u`` (BIGINT) of year ``year`` ->
-    the UTC instant as epoch microseconds (R1). Table lookup, ICU outside the table."""
-    table = denver_dst_table()
-    starts = "[" + ", ".join("NULL" if v is None else str(v[0]) for v in table) + "]"
-    ends = "[" + ", ".join("NULL" if v is None else str(v[1]) for v in table) + "]"
-    idx = f"({year} - {DST_FIRST_YEAR - 1})"
-    s = f"list_extract({starts}::BIGINT[], {idx})"
-    e = f"list_extract({ends}::BIGINT[], {idx})"
-    icu = f"epoch_us({denver_to_utc_sql(f'make_timestamp({u})')})"
-    return (
-        f"CASE WHEN {year} BETWEEN {DST_FIRST_YEAR} AND {DST_LAST_YEAR} AND {s} IS NOT NULL "
-        f"THEN {u} + {HOUR_US} * (CASE WHEN {u} >= {s} AND {u} < {e} THEN 6 ELSE 7 END) "
-        f"ELSE {icu} END"
     )
 
 
@@ -385,9 +312,12 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
         r = ident("r_" + c.name)
         t = ident("t_" + c.name)
         n = c.name
+        shown = display_sql(r)  # digits only here, but maybe very many
         blank = f"WHEN {r} = '' THEN {q(f'{n} is blank; it is required')}" if c.required else ""
         if c.type in ("key", "customer", "text", "accounting_ref"):
-            expr = f"CASE {blank} END" if blank else ""
+            whens = (exported_text_whens(n, r, c.max_chars) if c.exported_text
+                     else free_text_whens(n, r))
+            expr = f"CASE {blank} {' '.join(whens)} END"
         elif c.type == "enum":
             allowed = ", ".join(c.values)
             expr = (
@@ -412,7 +342,7 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
             )
         elif c.type == "decimal":
             upper = (
-                f"WHEN {t} > {c.max_value} THEN {q(n + ' ')} || {r} || "
+                f"WHEN {t} > {c.max_value} THEN {q(n + ' ')} || {shown} || "
                 f"{q(f' is more than the maximum {c.max_value}')}"
                 if c.max_value
                 else ""
@@ -422,9 +352,9 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
                 f"WHEN NOT regexp_full_match({r}, {q(DECIMAL_REGEX)}) THEN {q(n + ' ')} || "
                 f"{_val(n)} || {q(DEC_HINT)} "
                 f"WHEN NOT regexp_full_match({r}, {q(DECIMAL_2_REGEX)}) THEN {q(n + ' ')} || "
-                f"{r} || {q(' has more than 2 decimals')} "
-                f"WHEN {t} IS NULL THEN {q(n + ' ')} || {r} || {q(' is too large')} "
-                f"WHEN {t} <= 0 THEN {q(n + ' ')} || {r} || {q(' must be more than 0')} "
+                f"{shown} || {q(' has more than 2 decimals')} "
+                f"WHEN {t} IS NULL THEN {q(n + ' ')} || {shown} || {q(' is too large')} "
+                f"WHEN {t} <= 0 THEN {q(n + ' ')} || {shown} || {q(' must be more than 0')} "
                 f"{upper} END"
             )
         elif c.type == "module":
@@ -437,7 +367,8 @@ def reason_sql(kind: Kind) -> list[tuple[str, str, str]]:
             expr = (
                 f"CASE WHEN {r} <> '' AND NOT regexp_full_match({r}, '\\d+') THEN "
                 f"{q(n + ' ')} || {_val(n)} || {q(' is not a whole number')} "
-                f"WHEN {t} IS NULL AND {r} <> '' THEN {q(n + ' ')} || {r} || {q(' is too large')} "
+                f"WHEN {t} IS NULL AND {r} <> '' THEN {q(n + ' ')} || {shown} || "
+                f"{q(' is too large')} "
                 f"WHEN {t} < min_incidents THEN {q(n + ' ')} || {t} || ' is below the minimum ' "
                 f"|| min_incidents || ' for ' || t_module END"
             )

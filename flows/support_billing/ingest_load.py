@@ -1,5 +1,6 @@
 """Validate a parsed export and load it: R-IN1 (rejected rows), R-IN2 (refused files),
-R-IN3 (skip same bytes), R-IN4 (upsert by key, last row of a file wins), R-IN5 (held rows).
+R-IN3 (skip same bytes), R-IN4 (upsert by key, last row of a file wins), R-IN5 (held rows),
+R-IN7 (a file still being written, or changed while read, is refused whole).
 
 Everything here is set-based SQL on the whole file; a file is loaded in one transaction,
 so a refused file leaves the warehouse exactly as it was.
@@ -21,7 +22,19 @@ from .ingest_csv import (
     read_header,
     scan_bytes,
 )
+from .ingest_files import (
+    CHANGED,
+    INCOMPLETE,
+    changed_since,
+    ensure_scan_columns,
+    file_state,
+    known_sha256,
+    remember_scan,
+    scan_clock,
+)
+from .ingest_held import adjust_log
 from .ingest_kinds import Kind, ident, kinds, q, reason_sql, typed_sql
+from .ingest_text import display_sql
 
 MAX_DROP_MESSAGES = 20
 
@@ -40,17 +53,6 @@ class FileResult:
     sha256: str = ""
     parser: str | None = None  # duckdb | python
     dropped: list[str] = field(default_factory=list)  # held rows dropped by this file
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class ReleaseResult:
-    released: int = 0  # held rows loaded at the end of this ingest
-    released_earlier: int = 0  # ... of which held by an earlier ingest
-    still_held: int = 0
-    held_samples: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,67 +82,66 @@ def ingest_file(
     """Ingest one export file; never raises for a bad file (it is refused instead)."""
     path = Path(path)
     res = FileResult(str(path), path.name, kind, "refused")
+    ensure_scan_columns(con)
     try:
-        stat = path.stat()
-        # A file already scanned with the same path, size, modification time (ns) and
-        # inode is not read again: the inbox keeps old exports, and re-hashing them on
-        # every run would cost in proportion to history, not to the new file.
-        known = _known_sha256(con, path, stat)
+        stat = file_state(path)
+        # A file scanned before, unchanged (path, size, mtime, ctime, inode) and not
+        # racily clean, is not read again: the inbox keeps old exports, and re-hashing them
+        # on every run would cost in proportion to history, not to the new file (R-IN3).
+        known = known_sha256(con, path, stat)
         if known and _skip_if_loaded(con, ingest_id, res, known):
             return res
+        scanned_ns = scan_clock()
         scan = scan_bytes(path)
     except OSError as exc:
-        res.message = f"cannot be read: {exc.strerror or exc}"
-        _log(con, ingest_id, res)
-        return res
+        return _refused(con, ingest_id, res, f"cannot be read: {exc.strerror or exc}")
     res.sha256 = scan.sha256
-    _remember_scan(con, path, stat, scan.sha256)
+    if changed_since(path, stat):  # R-IN7: still being written
+        return _refused(con, ingest_id, res, CHANGED)
+    remember_scan(con, path, stat, scan.sha256, scanned_ns)
     if _skip_if_loaded(con, ingest_id, res, scan.sha256):
         return res
     try:
-        if scan.utf8_error:
-            raise FileRefused(scan.utf8_error)
-        header = read_header(scan, kind)
-        res.parser = _build_validated(con, kinds()[kind], header, scan)
-        con.begin()
-        try:
-            _load(con, kinds()[kind], res, ingest_id)
-            res.status = "loaded"
-            _log(con, ingest_id, res)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+        _parse_and_load(con, res, scan, stat, ingest_id)
     except FileRefused as exc:
-        res.status, res.message = "refused", str(exc)
-        res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
-        res.dropped = []
-        _log(con, ingest_id, res)
+        _refused(con, ingest_id, res, str(exc))
     except duckdb.Error as exc:
-        res.status = "refused"
-        res.message = "could not be loaded: " + (str(exc).strip().splitlines() or ["error"])[0]
-        res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
-        res.dropped = []
-        _log(con, ingest_id, res)
+        _refused(con, ingest_id, res, "could not be loaded: " + _first_line(exc))
     finally:
         _cleanup(con)
     return res
 
 
-def _known_sha256(con: duckdb.DuckDBPyConnection, path: Path, stat) -> str | None:
-    row = con.execute(
-        "SELECT sha256 FROM raw.file_scans WHERE path = ? AND size = ? AND mtime_ns = ? "
-        "AND inode = ?",
-        [str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino],
-    ).fetchone()
-    return row[0] if row else None
+def _parse_and_load(con, res: FileResult, scan, stat, ingest_id: int) -> None:
+    """Check, parse, validate and load a scanned file in one transaction (R-IN1..R-IN7);
+    FileRefused when the file as a whole cannot be loaded."""
+    if scan.size and not scan.ends_with_line_break:  # R-IN7: a cut last line
+        raise FileRefused(INCOMPLETE)
+    if scan.utf8_error:
+        raise FileRefused(scan.utf8_error)
+    kind = kinds()[res.kind]
+    header = read_header(scan, res.kind)
+    res.parser = _build_validated(con, kind, header, scan)
+    con.begin()
+    try:
+        _load(con, kind, res, ingest_id)
+        if changed_since(scan.path, stat):  # R-IN7: written to while it was parsed
+            raise FileRefused(CHANGED)
+        res.status = "loaded"
+        _log(con, ingest_id, res)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
-def _remember_scan(con: duckdb.DuckDBPyConnection, path: Path, stat, sha256: str) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO raw.file_scans VALUES (?, ?, ?, ?, ?)",
-        [str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256],
-    )
+def _refused(con, ingest_id: int, res: FileResult, message: str) -> FileResult:
+    """Log the file as refused whole, nothing of it counted (R-IN2, R-IN7)."""
+    res.status, res.message = "refused", message
+    res.rows_read = res.rows_loaded = res.rows_rejected = res.rows_held = 0
+    res.dropped = []
+    _log(con, ingest_id, res)
+    return res
 
 
 def _skip_if_loaded(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileResult,
@@ -268,7 +269,8 @@ def _mark_duplicates(con, kind: Kind) -> None:
         return
     con.execute(
         "UPDATE _ing_v SET status = 'rejected', rcol = ?, rval = _ing_v.key, "
-        f"reason = {q('duplicate ' + kind.key + ' ')} || _ing_v.key || ': a later row at line ' "
+        f"reason = {q('duplicate ' + kind.key + ' ')} || {display_sql('_ing_v.key')} || "
+        "': a later row at line ' "
         "|| c.cand_line || ' replaces it' "
         "FROM (SELECT key, max(rid) AS cand_rid, arg_max(line, rid) AS cand_line FROM _ing_v "
         "WHERE key <> '' AND NOT is_header GROUP BY key HAVING count(*) > 1) c "
@@ -362,7 +364,7 @@ def _drop_held(con, kind: Kind, res: FileResult) -> None:
         adjust_log(con, ing, f, cnt, "rejected")
     con.execute("DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_drop)")
     con.execute("DROP TABLE _ing_drop")
-    for ing, f, line, k, new_line, new_status in rows[:MAX_DROP_MESSAGES]:
+    for _ing, f, line, k, new_line, new_status in rows[:MAX_DROP_MESSAGES]:
         what = "loaded" if new_status == "ok" else "held again"
         res.dropped.append(
             f"{f}:{line}: held row dropped: {key} {k} was {what} from {fname} line {new_line}"
@@ -371,99 +373,11 @@ def _drop_held(con, kind: Kind, res: FileResult) -> None:
         res.dropped.append(f"... and {len(rows) - MAX_DROP_MESSAGES} more held rows dropped")
 
 
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    """An error's first line, shortened: it may quote part of the file (R-IN7)."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
 def _sq(text: str) -> str:
     return text.replace("'", "''")
-
-
-def adjust_log(con, ingest_id: int, file_name: str, count: int, to: str) -> None:
-    """Move ``count`` held rows of a file's ingest_log row to rows_loaded (released) or
-    rows_rejected (dropped), so rows_read = rows_loaded + rows_rejected + rows_held stays
-    true for every file. When one ingest read two files of the same name, the counts go to
-    the ones with held rows."""
-    remaining = count
-    candidates = con.execute(
-        "SELECT rowid, rows_held FROM raw.ingest_log WHERE ingest_id = ? AND file_name = ? "
-        "AND status = 'loaded' ORDER BY rows_held DESC, rowid",
-        [ingest_id, file_name],
-    ).fetchall()
-    for rowid, rows_held in candidates:
-        if remaining <= 0:
-            break
-        take = min(remaining, rows_held)
-        if take <= 0:
-            continue
-        share_loaded = take if to == "loaded" else 0
-        share_rejected = take if to == "rejected" else 0
-        con.execute(
-            "UPDATE raw.ingest_log SET rows_held = rows_held - ?, rows_loaded = rows_loaded + ?, "
-            "rows_rejected = rows_rejected + ? WHERE rowid = ?",
-            [take, share_loaded, share_rejected, rowid],
-        )
-        remaining -= take
-
-
-# ---------------------------------------------------------------------------------------
-# End of an ingest: retry held rows (R-IN5)
-# ---------------------------------------------------------------------------------------
-
-
-def release_held(
-    con: duckdb.DuckDBPyConnection, ingest_id: int, samples: int = 10
-) -> ReleaseResult:
-    """Load every held row whose customer is now known, in the original order."""
-    out = ReleaseResult()
-    con.begin()
-    try:
-        con.execute(
-            "CREATE TEMP TABLE _ing_rel AS SELECT * FROM raw.held_rows WHERE customer_id IN "
-            "(SELECT customer_id FROM raw.customers) ORDER BY hold_seq"
-        )
-        total, earlier = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE ingest_id <> ?) FROM _ing_rel", [ingest_id]
-        ).fetchone()
-        out.released, out.released_earlier = int(total), int(earlier)
-        if total:
-            for kind in kinds().values():
-                if not kind.has_customer:
-                    continue
-                cols = kind.column_names
-                spec = {c.name: c for c in kind.columns}
-                # one JSON parse per row: every field as text, then cast to its type
-                shape = "{" + ", ".join(f'"{c}": "VARCHAR"' for c in cols) + "}"
-                exprs = ", ".join(
-                    f"CAST(j.{ident(c)} AS {spec[c].sql_type})" for c in cols
-                )
-                con.execute(
-                    f"DELETE FROM {kind.table} WHERE {ident(kind.key)} IN "
-                    "(SELECT row_key FROM _ing_rel WHERE kind = ?)",
-                    [kind.name],
-                )
-                con.execute(
-                    f"INSERT INTO {kind.table} ({', '.join(ident(c) for c in cols)}, source_file, "
-                    f"source_line, ingest_id) SELECT {exprs}, file_name, line_number, ingest_id "
-                    f"FROM (SELECT *, json_transform(row_json, {q(shape)}) AS j FROM _ing_rel "
-                    "WHERE kind = ?) ORDER BY hold_seq",
-                    [kind.name],
-                )
-            for ing, f, cnt in con.execute(
-                "SELECT ingest_id, file_name, count(*) FROM _ing_rel GROUP BY ALL ORDER BY ALL"
-            ).fetchall():
-                adjust_log(con, ing, f, cnt, "loaded")
-            con.execute(
-                "DELETE FROM raw.held_rows WHERE hold_seq IN (SELECT hold_seq FROM _ing_rel)"
-            )
-        con.execute("DROP TABLE _ing_rel")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    out.still_held = int(con.execute("SELECT count(*) FROM raw.held_rows").fetchone()[0])
-    out.held_samples = [
-        {"file_name": f, "line_number": ln, "kind": k, "row_key": key, "reason": r}
-        for f, ln, k, key, r in con.execute(
-            "SELECT file_name, line_number, kind, row_key, reason FROM raw.held_rows "
-            "ORDER BY hold_seq LIMIT ?",
-            [samples],
-        ).fetchall()
-    ]
-    return out

@@ -13,7 +13,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("America/Denver")
-PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only: ``\d`` and ``str.isdigit()`` also take other scripts' digits
+# (``２０２６-05``, ``٢٠٢٦-05``), and ``$`` a trailing newline (SPEC section 6, issue 12).
+PERIOD_RE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 
 
 class PeriodError(ValueError):
@@ -23,9 +25,13 @@ class PeriodError(ValueError):
 def parse_period(value: str) -> str:
     """Validate ``YYYY-MM`` and return it unchanged; raise PeriodError otherwise."""
     text = (value or "").strip()
-    m = PERIOD_RE.match(text)
+    m = PERIOD_RE.fullmatch(text)
     if not m or int(m.group(1)) < 1:
-        raise PeriodError(f"--period must be a month written YYYY-MM (e.g. 2026-05), not {value!r}")
+        shown = value if len(value or "") <= 20 else value[:20] + "..."
+        raise PeriodError(
+            f"--period must be a month written YYYY-MM with ASCII digits (e.g. 2026-05), "
+            f"not {shown!r}"
+        )
     return text
 
 
