@@ -6,7 +6,7 @@ so far, not only what the last ``bill`` built. The build is dbt's own, limited b
 ``dbt_runner.build`` to what the changed source tables reach; with nothing new it runs no
 dbt at all.
 
-The time of the data is the time of the last ingest that loaded a file
+The time of the data is the time of the last ingest
 (``raw.ingest_log``): every reader prints it next to what it shows.
 """
 
