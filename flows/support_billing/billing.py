@@ -411,7 +411,8 @@ def _bill(home: str, period: str, preview: bool, yes: bool = False,
         _summary(period, preview, exported, gate, finalized)
         return {"period": period, "preview": preview, "status": exported["status"],
                 "folder": exported["folder"], "stats": exported["stats"],
-                "timings": timings, "gate": gate["summary"]}
+                "timings": timings, "gate": gate["summary"],
+                "review_page": exported["review_page"], "draft": exported.get("draft")}
 
 
 def _approve_or_redraft(home: str, period: str, gate: dict) -> dict:
