@@ -208,8 +208,14 @@ def after_export(home: Path, period: str, preview: bool, gate: dict) -> dict:
             path, new = record_draft(home, con, period, gate["fingerprint"])
             out["draft"] = str(path)
             out["draft_new"] = new
-        out["review_page"] = str(write_review_page(home, con, period, preview,
-                                                   Path(gate["report_json"])))
+        try:
+            out["review_page"] = str(write_review_page(home, con, period, preview,
+                                                       Path(gate["report_json"])))
+        except Exception as exc:  # noqa: BLE001 - a page must not undo a published month
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            print(f"warning: the review page of {period} was not written: {first}",
+                  file=sys.stderr, flush=True)
+            out["review_page"] = f"not written ({first})"
     return out
 
 
