@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 from support_billing.ingest import ingest_paths
-from support_billing.rejected import HEADER, render, rejected_rows_path
+from support_billing.rejected import HEADER, rejected_rows_path, render
 
 TIMESTAMP_REASON = ("opened_at '05/05/2026' is not a valid timestamp; expected "
                     "YYYY-MM-DD HH:MM[:SS[.ffffff]] with an optional Z or +HH:MM/-HH:MM")

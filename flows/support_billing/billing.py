@@ -397,7 +397,7 @@ def _bill(home: str, period: str, preview: bool, yes: bool = False,
                 f"quality gate failed for {period}: {'; '.join(gate['failed_checks'])} "
                 f"(report: {gate['report_md']}); nothing exported")
         if approve:  # R17: publish only what the latest draft showed
-            gate = _approve_or_redraft(home, period, gate)
+            gate = drafts.approve_or_redraft(home, period, gate)
         with _stage("export", timings):
             exported = _check(export_task(home, period, preview, gate))
         finalized = None
@@ -413,25 +413,6 @@ def _bill(home: str, period: str, preview: bool, yes: bool = False,
                 "folder": exported["folder"], "stats": exported["stats"],
                 "timings": timings, "gate": gate["summary"],
                 "review_page": exported["review_page"], "draft": exported.get("draft")}
-
-
-def _approve_or_redraft(home: str, period: str, gate: dict) -> dict:
-    """R17: the month equals its latest draft -> the gate's reports move to reports/ and
-    billing goes on; else a new draft (preview folder, draft, page) and a refusal."""
-    with connect(Path(home), read_only=True) as con:
-        changes = drafts.compare_with_draft(Path(home), con, period, gate["fingerprint"])
-    if not changes:
-        say(f"  {period} equals its latest draft: publishing it")
-        return drafts.copy_quality_reports(Path(home), period, gate)
-    say(f"  {period} differs from its latest draft ({len(changes)} difference(s)):")
-    for line in changes:
-        say(f"    {line}")
-    exported = _check(export_task(home, period, True, gate))
-    written = drafts.after_export(Path(home), period, True, gate)
-    say(f"  new draft: {written['draft']}  review page: {written['review_page']}")
-    say(f"  files: {exported['folder']}")
-    raise BillingStop(f"{period} differs from its latest draft; nothing finalized. Review "
-                      f"the new draft ({written['review_page']}) and approve again")
 
 
 def _check(result: dict) -> dict:

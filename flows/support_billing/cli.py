@@ -129,7 +129,9 @@ def serve(
 
 @app.command()
 def approve(
-    period: str = typer.Option(..., "--period", help="Month whose latest draft to finalize, YYYY-MM."),
+    period: str = typer.Option(
+        ..., "--period", help="Month whose latest draft to finalize, YYYY-MM."
+    ),
     yes: bool = typer.Option(
         False, "--yes", help="Approve a month that comes before the last finalized month."
     ),

@@ -219,6 +219,29 @@ def after_export(home: Path, period: str, preview: bool, gate: dict) -> dict:
     return out
 
 
+def approve_or_redraft(home: str, period: str, gate: dict) -> dict:
+    """R17, inside the billing flow once the gate passed: the month equals its latest
+    draft -> the gate's reports move to reports/ and billing goes on; else a new draft
+    (preview folder, draft, page) and a refusal (``BillingStop``: nothing finalized)."""
+    from .billing import BillingStop, _check, export_task, say
+    from .warehouse import connect
+
+    with connect(Path(home), read_only=True) as con:
+        changes = compare_with_draft(Path(home), con, period, gate["fingerprint"])
+    if not changes:
+        say(f"  {period} equals its latest draft: publishing it")
+        return copy_quality_reports(Path(home), period, gate)
+    say(f"  {period} differs from its latest draft ({len(changes)} difference(s)):")
+    for line in changes:
+        say(f"    {line}")
+    exported = _check(export_task(home, period, True, gate))
+    written = after_export(Path(home), period, True, gate)
+    say(f"  new draft: {written['draft']}  review page: {written['review_page']}")
+    say(f"  files: {exported['folder']}")
+    raise BillingStop(f"{period} differs from its latest draft; nothing finalized. Review "
+                      f"the new draft ({written['review_page']}) and approve again")
+
+
 # ---------------------------------------------------------------- months billed late
 def later_finalized(con, period: str) -> list[str]:
     """Finalized months after ``period``: billing ``period`` now (when it is not itself

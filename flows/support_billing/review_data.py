@@ -122,7 +122,8 @@ final as (
             and (coalesce(prev_total, 0) = 0 or abs(change) > 0.5 * abs(prev_total))
             as flag_big_change,
         document_type = 'credit_note' as flag_credit_note,
-        now_total is not null and not billed_before and cast($prev as varchar) is not null as flag_new_customer,
+        now_total is not null and not billed_before
+            and cast($prev as varchar) is not null as flag_new_customer,
         now_total is null and prev_total is not null as flag_not_invoiced,
         held_rows > 0 as flag_held_rows,
         held_rows
