@@ -92,6 +92,9 @@ def story(prefect_server, tmp_path_factory):
     steps["finalized_after_refusal"] = finalized(home)
     run("approve_may", "approve", "--period", "2026-05")
     run("bill_february", "bill", "--period", "2026-02")
+    steps["finalized_after_february"] = finalized(home)
+    run("bill_february_yes", "bill", "--period", "2026-02", "--yes")
+    run("bad_period", "approve", "--period", "2026-13")
     return steps
 
 
@@ -99,7 +102,7 @@ def test_every_step_exits_as_r17_says(story):
     codes = {k: v.exit_code for k, v in story.items() if hasattr(v, "exit_code")}
     assert codes == {"bill_march": 0, "no_draft": 1, "preview_april": 0, "approve_april": 0,
                      "preview_may": 0, "approve_may_refused": 1, "approve_may": 0,
-                     "bill_february": 1}, {k: v.output[-2000:] for k, v in story.items()
+                     "bill_february": 1, "bill_february_yes": 0, "bad_period": 2}, {k: v.output[-2000:] for k, v in story.items()
                                           if hasattr(v, "output")}
 
 
@@ -151,7 +154,7 @@ def test_a_changed_month_is_refused_nothing_finalized_and_a_new_draft_written(st
 
 def test_the_second_approval_finalizes_may_with_the_late_ticket(story):
     home = story["home"]
-    assert finalized(home) == [
+    assert finalized(home)[1:] == [  # [0] is February, billed later with --yes
         ("2026-03", 3, "117.90"), ("2026-04", 2, "605.00"), ("2026-05", 3, "255.00")]
     may = read_csv(home / "exports/2026-05/invoices.csv")
     assert [(i["customer_id"], i["total"]) for i in may] == [
@@ -162,7 +165,10 @@ def test_billing_a_month_before_the_last_finalized_one_needs_yes(story):
     err = story["bill_february"].stderr
     assert err.startswith("error: 2026-02 comes before 2026-05, which is already finalized")
     assert err.rstrip().endswith("run again with --yes")
-    assert [p for p, *_ in finalized(story["home"])] == ["2026-03", "2026-04", "2026-05"]
+    assert [p for p, *_ in story["finalized_after_february"]] == [
+        "2026-03", "2026-04", "2026-05"]
+    # with --yes it is billed: A 80.00 and C 25.00 (B starts in March)
+    assert finalized(story["home"])[0] == ("2026-02", 2, "105.00")
 
 
 def test_rejected_rows_file_is_named_next_to_the_counts(story):

@@ -96,7 +96,7 @@ keys as (
 joined as (
     select
         k.customer_id,
-        coalesce(c.customer_name, k.customer_id) as customer_name,
+        c.customer_name,
         n.invoice_number, n.document_type,
         n.total as now_total, p.total as prev_total,
         coalesce(n.total, 0) - coalesce(p.total, 0) as change,
