@@ -39,7 +39,9 @@ def test_rejected_and_held_rows_are_listed_until_a_later_file_loads_their_key(ho
          "customer_id Z is not a known customer; the row is held until the customer is loaded"],
         ["tickets.csv", "4", "tickets", "", "rejected", "ticket_id is blank; it is required"],
     ]
-    assert rows[1][6] == '{"opened_at":"05/05/2026"}'
+    # a rejected row's values are read back from its export, as they were written
+    assert rows[1][6] == (
+        '{"ticket_id":"T1","customer_id":"C1","opened_at":"05/05/2026","category":"how_to"}')
     assert rows[2][6].startswith('{"ticket_id":"T2","customer_id":"Z",')
 
     # a later file fixes T1 and brings customer Z: T2 is released, both disappear
@@ -78,3 +80,27 @@ def test_every_cell_reads_back_and_none_starts_a_formula(rows):
         assert [c[1:] if c.startswith("'") and not w.startswith("'") else c
                 for w, c in zip(written, back, strict=True)] == list(written)
         assert not any(c.startswith(("=", "+", "-", "@")) for c in back)
+
+
+def test_values_follow_physical_lines_and_fall_back_when_the_file_changed(home: Path):
+    (home / "inbox" / "customers.csv").write_text(
+        "customer_id,customer_name\nC1,Acme\n", encoding="utf-8")
+    tickets = home / "inbox" / "tickets.csv"
+    tickets.write_text(
+        "ticket_id,customer_id,opened_at,category,subject\n"
+        'T1,C1,2026-05-05 09:00,how_to,"two\nlines, quoted"\n'   # lines 2-3
+        "T2,C1,2026-05-06 09:00,gossip,chat\n",                   # line 4: rejected
+        encoding="utf-8")
+    ingest_paths(home)
+    rows = read(home)
+    assert [(r[1], r[3], r[4]) for r in rows[1:]] == [("4", "T2", "rejected")]
+    assert rows[1][6] == ('{"ticket_id":"T2","customer_id":"C1","opened_at":'
+                          '"2026-05-06 09:00","category":"gossip","subject":"chat"}')
+
+    # the inbox file now holds other bytes: the stored column and value are what is left
+    tickets.write_text("ticket_id,customer_id,opened_at,category\n"
+                       "T3,C1,2026-05-07 09:00,how_to\n", encoding="utf-8")
+    ingest_paths(home)
+    rows = read(home)
+    assert [(r[1], r[3]) for r in rows[1:]] == [("4", "T2")]
+    assert rows[1][6] == '{"category":"gossip"}'

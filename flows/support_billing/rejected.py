@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from pathlib import Path
 
@@ -30,7 +31,11 @@ with loaded as (
 rejected as (
     select r.file_name, r.line_number, r.kind, r.row_key, 'rejected' as status, r.reason,
            case when r.column_name is not null
-                then to_json(map([r.column_name], [r.value]))::varchar end as row_values
+                then to_json(map([r.column_name], [r.value]))::varchar end as row_values,
+           (select min(s.path)
+            from raw.ingest_log as l
+            inner join raw.file_scans as s on s.sha256 = l.sha256
+            where l.ingest_id = r.ingest_id and l.file_name = r.file_name) as source_path
     from raw.rejected_rows as r
     where not exists (
         select 1 from loaded as l
@@ -40,7 +45,7 @@ rejected as (
 
 held as (
     select file_name, line_number, kind, row_key, 'held' as status, reason,
-           row_json as row_values
+           row_json as row_values, null as source_path
     from raw.held_rows
 ),
 
@@ -76,8 +81,42 @@ def render(rows: list[tuple]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def source_values(path: str, lines: set[int]) -> dict[int, str]:
+    """The rows starting at ``lines`` of an export as it was read (header name -> value,
+    JSON), so a rejected row shows all its values, not only the one that broke a rule.
+    Only used while the inbox file still holds the bytes that were ingested (its scan
+    sha256 equals the logged one); anything unreadable falls back to the stored value."""
+    found: dict[int, str] = {}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader)]
+            start = reader.line_num + 1
+            for row in reader:
+                if start in lines and row:
+                    values = dict(zip(header, row, strict=False))
+                    if len(row) > len(header):
+                        values["(extra fields)"] = row[len(header):]
+                    found[start] = json.dumps(values, ensure_ascii=False,
+                                              separators=(",", ":"))
+                    if len(found) == len(lines):
+                        break
+                start = reader.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error, StopIteration):
+        pass
+    return found
+
+
 def waiting_rows(con) -> list[tuple]:
-    return con.execute(WAITING_SQL).fetchall()
+    """The rows of the file, with each rejected row's values read back from its export."""
+    rows = con.execute(WAITING_SQL).fetchall()
+    wanted: dict[str, set[int]] = {}
+    for file_name, line, _k, _key, status, _r, _v, path in rows:
+        if status == "rejected" and path and line is not None:
+            wanted.setdefault(path, set()).add(int(line))
+    values = {path: source_values(path, lines) for path, lines in sorted(wanted.items())}
+    return [(f, line, k, key, st, reason, values.get(path, {}).get(line, v))
+            for f, line, k, key, st, reason, v, path in rows]
 
 
 def write_rejected_rows(home: Path, con=None) -> tuple[Path, int]:
