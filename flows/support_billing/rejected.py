@@ -111,7 +111,7 @@ def waiting_rows(con) -> list[tuple]:
     """The rows of the file, with each rejected row's values read back from its export."""
     rows = con.execute(WAITING_SQL).fetchall()
     wanted: dict[str, set[int]] = {}
-    for file_name, line, _k, _key, status, _r, _v, path in rows:
+    for _f, line, _k, _key, status, _r, _v, path in rows:
         if status == "rejected" and path and line is not None:
             wanted.setdefault(path, set()).add(int(line))
     values = {path: source_values(path, lines) for path, lines in sorted(wanted.items())}
