@@ -159,3 +159,16 @@ def test_the_same_data_gives_the_same_bytes(home, warehouse):
     first = path.read_bytes()
     write_review_page(home, warehouse, "2026-10", True, report)
     assert path.read_bytes() == first
+
+
+def test_a_large_month_lists_only_the_flagged_customers(home, warehouse, monkeypatch):
+    from support_billing import review_data
+
+    monkeypatch.setattr(review_data, "FULL_LIST_LIMIT", 6)  # 7 customers here
+    html = render_review(warehouse, home, "2026-10", False, gate_report(home))
+    dom = ReviewDom(html)
+    assert sorted(dom.customers) == ["A", "C", "D", "E", "F"]  # B and G have no flag
+    assert dom.by_id["customers-not-listed"].startswith(
+        "More than 6 customers this month: the 2 customers without a flag are not listed")
+    assert "S-G1" not in html and "S-B1" not in html  # nor their lines
+    assert dom.by_id["grand-total"] == "1982.90"     # the totals still cover everyone

@@ -407,7 +407,8 @@ def _bill(home: str, period: str, preview: bool, yes: bool = False,
             with _stage("finalize", timings):
                 finalized = finalize_task(home, period, exported["manifest_sha256"],
                                           exported["document_count"], exported["grand_total"])
-        exported.update(drafts.after_export(Path(home), period, preview, gate))
+        with _stage("review page", timings):
+            exported.update(drafts.after_export(Path(home), period, preview, gate))
         _summary(period, preview, exported, gate, finalized)
         return {"period": period, "preview": preview, "status": exported["status"],
                 "folder": exported["folder"], "stats": exported["stats"],
