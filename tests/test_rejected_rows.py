@@ -104,3 +104,19 @@ def test_values_follow_physical_lines_and_fall_back_when_the_file_changed(home: 
     rows = read(home)
     assert [(r[1], r[3]) for r in rows[1:]] == [("4", "T2")]
     assert rows[1][6] == '{"category":"gossip"}'
+
+
+def test_ingest_prints_the_count_next_to_the_file(home: Path, prefect_server):
+    from support_billing.cli import app
+    from typer.testing import CliRunner
+
+    (home / "inbox" / "customers.csv").write_text(
+        "customer_id,customer_name\nC1,Acme\n", encoding="utf-8")
+    (home / "inbox" / "tickets.csv").write_text(
+        "ticket_id,customer_id,opened_at,category\nT1,C1,05/05/2026,how_to\n"
+        "T2,Z,2026-05-05 10:00,how_to\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--home", str(home), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"Rejected or held rows not yet resolved: 2 (listed in {home}/reports/rejected_rows.csv)")
+    assert [r[4] for r in read(home)[1:]] == ["rejected", "held"]
