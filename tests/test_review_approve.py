@@ -140,7 +140,7 @@ def test_approving_an_equal_month_publishes_exactly_the_draft(story):
 def test_a_changed_month_is_refused_nothing_finalized_and_a_new_draft_written(story):
     home = story["home"]
     out = story["approve_may_refused"]
-    assert "C additional_incident_upfront: draft none, new 150.00" in out.stdout
+    assert "C additional_incident_upfront: draft 0.00, new 150.00" in out.stdout
     assert out.stderr.startswith("error: 2026-05 differs from its latest draft; nothing "
                                  "finalized.")
     assert story["finalized_after_refusal"] == [

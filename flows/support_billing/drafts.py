@@ -70,8 +70,9 @@ class Difference:
     new_amount: str | None     # None: no such line any more
 
     def describe(self) -> str:
-        return (f"{self.customer_id} {self.line_type}: draft {self.draft_amount or 'none'}, "
-                f"new {self.new_amount or 'none'}")
+        """A line type absent on one side is an amount of 0.00 there."""
+        return (f"{self.customer_id} {self.line_type}: draft {self.draft_amount or '0.00'}, "
+                f"new {self.new_amount or '0.00'}")
 
 
 # ---------------------------------------------------------------- reading the warehouse

@@ -85,8 +85,12 @@ def line_type_chart(months: list[str], monthly: list[dict], totals: list[dict]) 
     used = sorted({r["line_type"] for r in monthly},
                   key=lambda t: list(LINE_TYPE_COLOURS).index(t) if t in LINE_TYPE_COLOURS else 99)
     legend = [{"label": t, "fill": LINE_TYPE_COLOURS.get(t, "#888888")} for t in used]
+    tallest = max(totals, key=lambda t: t["up_f"], default=None)
+    top = None
+    if tallest is not None and tallest["up_f"] > 0:  # the y axis: its highest bar, in USD
+        top = {"y": round(y(tallest["up_f"]), 1), "text": tallest["up"]}
     return {"rects": rects, "labels": labels, "legend": legend, "zero": round(y(0.0), 1),
-            "width": CHART_W, "height": CHART_H}
+            "top": top, "width": CHART_W, "height": CHART_H}
 
 
 def overage_chart(totals: list[dict]) -> dict:

@@ -313,6 +313,7 @@ overage as (
 select
     m.period,
     cast(cast(coalesce(t.total, 0) as decimal(18, 2)) as varchar) as total,
+    cast(cast(coalesce(t.up, 0) as decimal(18, 2)) as varchar) as up,
     cast(coalesce(t.up, 0) as double) as up_f,
     cast(coalesce(t.down, 0) as double) as down_f,
     coalesce(o.overage_incidents, 0) as overage_incidents,
