@@ -480,7 +480,9 @@ def test_preview_consumes_nothing_and_writes_only_under_preview(billing_home, ca
     assert sorted(p.name for p in (home / "exports").iterdir()) == ["_preview"]
     assert sorted(p.name for p in (home / "exports" / "_preview").iterdir()) == sorted(
         {current, "2026-05"})
-    assert sorted(p.name for p in (home / "reports").iterdir()) == ["_preview"]
+    # R18: ingest rewrites reports/rejected_rows.csv; the rest stays under _preview
+    assert sorted(p.name for p in (home / "reports").iterdir()) == [
+        "_preview", "rejected_rows.csv"]
     assert (home / "reports" / "_preview" / "prepaid_2026-05.csv").exists()
     assert finalized_count(home) == (0, 0, 0, 0)
     preview = snapshot(home / "exports" / "_preview" / "2026-05")

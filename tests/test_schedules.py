@@ -36,12 +36,12 @@ def test_deployments_carry_the_cron_strings_and_the_denver_time_zone(home: Path)
     assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in refresh.schedules] == [
         ("5 0 1 1 *", "America/Denver", True)
     ]
-    assert billing.flow_name == "monthly-billing"
+    assert billing.flow_name == "scheduled-monthly-billing"
     assert refresh.flow_name == "year-refresh"
     assert billing.parameters == {"home": str(home.resolve())}
     assert refresh.parameters == {"home": str(home.resolve()), "year": None, "preview": False}
     # served runs load the flows from the installed package, whatever the working folder
-    assert billing.entrypoint == "support_billing.billing.monthly_billing"
+    assert billing.entrypoint == "support_billing.schedules.scheduled_billing_flow"
     assert refresh.entrypoint == "support_billing.yearend.year_refresh_flow"
 
 
@@ -72,13 +72,14 @@ def test_deployments_register_with_the_prefect_api(home: Path, prefect_server):
     async def read():
         async with get_client() as client:
             out = {}
-            for name in ("monthly-billing/monthly-billing", "year-refresh/year-refresh"):
+            for name in ("scheduled-monthly-billing/monthly-billing",
+                         "year-refresh/year-refresh"):
                 d = await client.read_deployment_by_name(name)
                 out[name] = [(s.schedule.cron, s.schedule.timezone) for s in d.schedules]
             return out
 
     assert asyncio.run(read()) == {
-        "monthly-billing/monthly-billing": [("0 6 1 * *", "America/Denver")],
+        "scheduled-monthly-billing/monthly-billing": [("0 6 1 * *", "America/Denver")],
         "year-refresh/year-refresh": [("5 0 1 1 *", "America/Denver")],
     }
 
@@ -107,19 +108,24 @@ def test_run_once_rejects_an_unknown_job(home: Path):
     assert result.stderr == "error: --run-once must be one of bill, refresh, not 'dance'\n"
 
 
-def test_run_once_bill_runs_monthly_billing_for_the_previous_month(home: Path, monkeypatch):
-    from support_billing import billing
-
+def test_run_once_bill_runs_the_scheduled_flow_for_the_previous_month(home: Path, monkeypatch):
     calls = []
 
-    def fake_cli_bill(h, period, preview):
-        calls.append((h, period, preview))
-        return 1
+    class FakeState:
+        message = "billing 2026-10 failed: boom"
 
-    monkeypatch.setattr(billing, "cli_bill", fake_cli_bill)
+        def is_completed(self):
+            return False
+
+    def fake_flow(**kw):
+        calls.append(kw)
+        return FakeState()
+
+    monkeypatch.setattr(schedules, "scheduled_billing_flow", fake_flow)
     result = CliRunner().invoke(app, ["--home", str(home), "serve", "--run-once", "bill"])
     assert result.exit_code == 1  # the job's status
-    assert calls == [(home.resolve(), None, False)]
+    assert calls == [{"home": str(home.resolve()), "period": None, "return_state": True}]
+    assert result.stderr == "error: billing 2026-10 failed: boom\n"
 
 
 def test_run_once_refresh_runs_the_year_refresh_flow_for_the_current_denver_year(
@@ -146,3 +152,80 @@ def test_run_once_refresh_runs_the_year_refresh_flow_for_the_current_denver_year
     assert busy.stderr.startswith("error: a billing run or another refresh is in progress")
     assert busy.stderr.endswith(".bill.lock is held); try again later\n")
 
+
+
+# ---------------------------------------------------------------- R17: the schedule drafts
+def test_approval_defaults_to_required_and_reads_the_settings_file(home: Path, monkeypatch):
+    monkeypatch.delenv(schedules.APPROVAL_ENV, raising=False)
+    assert schedules.approval_mode(home) == "required"
+    (home / "settings.toml").write_text('[company]\ncountry = "US"\n', encoding="utf-8")
+    assert schedules.approval_mode(home) == "required"
+    (home / "settings.toml").write_text('[billing]\napproval = "Auto"\n', encoding="utf-8")
+    assert schedules.approval_mode(home) == "auto"
+    monkeypatch.setenv(schedules.APPROVAL_ENV, "required")  # the variable wins (section 8)
+    assert schedules.approval_mode(home) == "required"
+
+
+def test_a_bad_approval_value_is_a_usage_error_naming_the_key(home: Path, monkeypatch, capsys):
+    monkeypatch.delenv(schedules.APPROVAL_ENV, raising=False)
+    (home / "settings.toml").write_text('[billing]\napproval = "sometimes"\n', encoding="utf-8")
+    assert schedules.run_scheduled_billing(home) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: billing.approval in ") and "'sometimes'" in err
+    monkeypatch.setenv(schedules.APPROVAL_ENV, "never")
+    assert schedules.run_scheduled_billing(home) == 2
+    assert capsys.readouterr().err == (
+        "error: SUPPORT_BILLING_BILLING__APPROVAL: 'never' is not one of required, auto\n")
+
+
+def _fake_billing(calls: list):
+    from prefect import flow
+
+    @flow(name="fake-monthly-billing")
+    def fake(home: str, period: str | None = None, preview: bool = False):
+        calls.append(preview)
+        return {"period": "2026-10", "preview": preview, "folder": f"{home}/exports/x",
+                "gate": "passed", "review_page": f"{home}/reports/_preview/review_2026-10.html",
+                "draft": f"{home}/drafts/2026-10/draft-0001.json" if preview else None,
+                "stats": {"invoices": 3, "credit_notes": 1, "total_billed": "812.40",
+                          "overage_incidents": 2, "hours_billed": "1.50",
+                          "rejected_rows_waiting": 4, "rows_held": 1}}
+
+    return fake
+
+
+def test_the_scheduled_run_writes_a_draft_and_publishes_the_review_artifact(
+        home: Path, monkeypatch, prefect_server):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    calls: list = []
+    monkeypatch.delenv(schedules.APPROVAL_ENV, raising=False)
+    monkeypatch.setattr(schedules, "billing_flow", lambda: _fake_billing(calls))
+    result = schedules.scheduled_billing_flow(home=str(home))
+    assert calls == [True]  # required (default): a preview, i.e. the month's draft
+    assert result["review_page"].endswith("reports/_preview/review_2026-10.html")
+
+    async def read():
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["review-2026-10"])))
+            return [a.data for a in found]
+
+    markdowns = asyncio.run(read())
+    assert markdowns and markdowns[0].startswith("# 2026-10: draft waiting for approval")
+    assert "| total billed (USD) | 812.40 |" in markdowns[0]
+    assert f"| review page | `{home}/reports/_preview/review_2026-10.html` |" in markdowns[0]
+    assert "support-billing approve --period 2026-10" in markdowns[0]
+
+    monkeypatch.setenv(schedules.APPROVAL_ENV, "auto")
+    schedules.scheduled_billing_flow(home=str(home))
+    assert calls == [True, False]  # auto: billed at once (R17)
+
+
+def test_review_markdown_of_a_billed_month():
+    md = schedules.review_markdown(
+        {"period": "2026-10", "preview": False, "folder": "/h/exports/2026-10", "gate": "ok",
+         "review_page": "/h/reports/review_2026-10.html", "stats": {"invoices": 2}}, "auto")
+    assert md.splitlines()[0] == "# 2026-10: billed and finalized"
+    assert "| approval | auto |" in md and "| invoices | 2 |" in md and "draft" not in md

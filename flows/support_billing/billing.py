@@ -30,7 +30,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 
-from . import dbt_runner, exporters, finalize, orchestration, periods
+from . import dbt_runner, drafts, exporters, finalize, orchestration, periods
 from .billing_data import (
     month_fingerprint,
     month_stats,
@@ -341,15 +341,18 @@ def _report_differences(con, period: str) -> list[dict]:
 
 @flow(name="monthly-billing", log_prints=False)
 def monthly_billing(home: str | None = None, period: str | None = None,
-                    preview: bool = False):
-    """Bill one month: ingest, build, gate, export, finalize (R14-R16, section 6)."""
+                    preview: bool = False, yes: bool = False, approve: bool = False):
+    """Bill one month: ingest, build, gate, export, finalize (R14-R16, section 6).
+
+    ``approve`` (R17): finalize only if the month equals its latest draft (drafts.py);
+    ``yes``: bill a month before the last finalized one."""
     from .warehouse import resolve_home
 
     home_p = ensure_home(resolve_home(home))
     try:
         period = periods.parse_period(period) if period else periods.previous_period()
-        return _bill(str(home_p), period, preview)
-    except (BillingStop, finalize.OrderError, periods.PeriodError) as exc:
+        return _bill(str(home_p), period, preview, yes, approve)
+    except (BillingStop, finalize.OrderError, periods.PeriodError, drafts.DraftError) as exc:
         return Failed(message=str(exc))
     except Exception as exc:  # one clear line for the operator, details in the debug log
         _log().debug("billing failed", exc_info=True)
@@ -357,16 +360,20 @@ def monthly_billing(home: str | None = None, period: str | None = None,
         return Failed(message=f"billing {period} failed: {type(exc).__name__}: {first}")
 
 
-def _bill(home: str, period: str, preview: bool) -> dict:
+def _bill(home: str, period: str, preview: bool, yes: bool = False,
+          approve: bool = False) -> dict:
     _refuse_unfinished(period, preview)
     timings: dict[str, float] = {}
-    mode = "preview of " if preview else ""
+    mode = "preview of " if preview else ("approval of " if approve else "")
     with billing_lock(Path(home)):
         with open_warehouse(Path(home)) as con:
             init_warehouse(con)
             already = finalize.is_finalized(con, period)
             if not preview and not already:
                 finalize.check_order(con, period)
+                later = drafts.later_finalized(con, period)
+                if later and not yes:
+                    raise BillingStop(drafts.late_month_message(period, later))
         say(f"support-billing bill: {mode}{period} (home {home})")
         with _stage("ingest", timings):
             run_ingest(home)
@@ -386,11 +393,13 @@ def _bill(home: str, period: str, preview: bool) -> dict:
                     "timings": timings}
 
         with _stage("gate", timings):
-            gate = gate_task(home, period, preview)
+            gate = gate_task(home, period, preview or approve)
         if not gate["success"]:
             raise BillingStop(
                 f"quality gate failed for {period}: {'; '.join(gate['failed_checks'])} "
                 f"(report: {gate['report_md']}); nothing exported")
+        if approve:  # R17: publish only what the latest draft showed
+            gate = drafts.approve_or_redraft(home, period, gate)
         with _stage("export", timings):
             exported = _check(export_task(home, period, preview, gate))
         finalized = None
@@ -400,10 +409,13 @@ def _bill(home: str, period: str, preview: bool) -> dict:
             with _stage("finalize", timings):
                 finalized = finalize_task(home, period, exported["manifest_sha256"],
                                           exported["document_count"], exported["grand_total"])
+        with _stage("review page", timings):
+            exported.update(drafts.after_export(Path(home), period, preview, gate))
         _summary(period, preview, exported, gate, finalized)
         return {"period": period, "preview": preview, "status": exported["status"],
                 "folder": exported["folder"], "stats": exported["stats"],
-                "timings": timings, "gate": gate["summary"]}
+                "timings": timings, "gate": gate["summary"],
+                "review_page": exported["review_page"], "draft": exported.get("draft")}
 
 
 def _check(result: dict) -> dict:
@@ -426,13 +438,17 @@ def _summary(period: str, preview: bool, exported: dict, gate: dict, finalized) 
     say(f"  overage incidents this month: {s['overage_incidents']}   "
         f"hours billed: {s['hours_billed']}")
     say(f"  rejected rows waiting: {s['rejected_rows_waiting']}   rows held: {s['rows_held']}   "
+        f"(listed in {exported['rejected_rows']})   "
         f"hourly_work tickets without hours: {gate['hourly_work_without_hours']}")
     say(f"  files: {exported['folder']}")
     say(f"  reports: {gate['report_md']}, {exported['prepaid_report']}")
+    say(f"  review page: {exported['review_page']}"
+        + (f"   draft: {exported['draft']}" if exported.get("draft") else ""))
 
 
 # ---------------------------------------------------------------- command line
-def cli_bill(home: Path, period: str | None, preview: bool) -> int:
+def cli_bill(home: Path, period: str | None, preview: bool, yes: bool = False,
+             approve: bool = False) -> int:
     """``support-billing bill``: 0 success, 1 failure/refusal, 2 malformed --period."""
     try:
         period = periods.parse_period(period) if period is not None else periods.previous_period()
@@ -448,7 +464,8 @@ def cli_bill(home: Path, period: str | None, preview: bool) -> int:
     if server.starting:
         orchestration.warm_billing_imports()
         server.wait()
-    state = monthly_billing(home=str(home), period=period, preview=preview, return_state=True)
+    state = monthly_billing(home=str(home), period=period, preview=preview, yes=yes,
+                            approve=approve, return_state=True)
     if state.is_failed() or state.is_crashed() or state.is_cancelled():
         message = (state.message or "billing failed").strip().splitlines()[0]
         print(f"error: {message}", file=sys.stderr)

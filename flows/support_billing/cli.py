@@ -66,13 +66,17 @@ def bill(
         None, "--period", help="Month to bill, YYYY-MM (default: previous month, Mountain time)."
     ),
     preview: bool = typer.Option(
-        False, "--preview", help="Compute and check only; write to exports/_preview, finalize nothing."
+        False, "--preview", help="Compute and check only; write to exports/_preview, finalize "
+        "nothing; the preview is the month's draft (R17)."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", help="Bill a month that comes before the last finalized month."
     ),
 ) -> None:
     """Ingest the inbox, build the models, run the quality gate and export invoices."""
     from .billing import cli_bill
 
-    raise typer.Exit(cli_bill(State.home, period, preview))
+    raise typer.Exit(cli_bill(State.home, period, preview, yes=yes))
 
 
 @app.command()
@@ -143,6 +147,21 @@ def docs() -> None:
     from .analyst_tools import cli_docs
 
     raise typer.Exit(cli_docs(State.home))
+
+
+@app.command()
+def approve(
+    period: str = typer.Option(
+        ..., "--period", help="Month whose latest draft to finalize, YYYY-MM."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", help="Approve a month that comes before the last finalized month."
+    ),
+) -> None:
+    """Finalize the reviewed draft: bill the month only if it equals its latest draft (R17)."""
+    from .drafts import cli_approve
+
+    raise typer.Exit(cli_approve(State.home, period, yes))
 
 
 def main() -> None:

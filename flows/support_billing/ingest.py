@@ -154,7 +154,16 @@ def ingest_paths(home: Path | str, paths: list[Path] | list[str] | None = None) 
     for path, kind in files:
         summary.files.append(step_file(home, path, kind, summary.ingest_id))
     summary.release = step_release(home, summary.ingest_id)
-    return step_summary(home, summary)
+    summary = step_summary(home, summary)
+    _refresh_rejected_rows(home)
+    return summary
+
+
+def _refresh_rejected_rows(home: Path) -> None:
+    """reports/rejected_rows.csv after every ingest (R18, rejected.py)."""
+    from .rejected import write_rejected_rows
+
+    write_rejected_rows(Path(home))
 
 
 # ---------------------------------------------------------------------------------------
@@ -201,7 +210,9 @@ def ingest_flow(home: str, paths: list[str] | None = None) -> IngestSummary:
     for path, kind in found["files"]:
         summary.files.append(file_task(str(home), path, kind, summary.ingest_id))
     summary.release = release_task(str(home), summary.ingest_id)
-    return summary_task(str(home), summary)
+    summary = summary_task(str(home), summary)
+    _refresh_rejected_rows(Path(home))
+    return summary
 
 
 # ---------------------------------------------------------------------------------------
@@ -280,6 +291,10 @@ def cli_ingest(home: Path, paths: list[Path]) -> int:
     with _prefect_errors_off_console():
         summary = ingest_flow(str(home), [str(p) for p in paths or []])
     print_summary(summary)
+    from .rejected import write_rejected_rows
+
+    path, waiting = write_rejected_rows(Path(home))
+    print(f"Rejected or held rows not yet resolved: {waiting} (listed in {path})")
     return max(summary.exit_code, _models_current(home))
 
 

@@ -2,9 +2,12 @@
 
 Two Prefect deployments, served by this process (``prefect.serve``):
 
-- ``monthly-billing/monthly-billing``: cron ``0 6 1 * *`` in America/Denver, 06:00 on
-  the 1st of each month: the billing flow (``billing.monthly_billing``) for the previous
-  month, what ``support-billing bill`` does without options.
+- ``scheduled-monthly-billing/monthly-billing``: cron ``0 6 1 * *`` in America/Denver,
+  06:00 on the 1st of each month, for the previous month (R17): with
+  ``billing.approval = "required"`` (the default) it writes the month's draft and its
+  review page (``bill --preview``) and waits for ``support-billing approve``; with
+  ``"auto"`` it bills at once (``bill``). Either way it publishes a Prefect Markdown
+  artifact ``review-YYYY-MM`` with the month's summary and the review page's path.
 - ``year-refresh/year-refresh``: cron ``5 0 1 1 *`` in America/Denver, 00:05 on Jan 1:
   ``refresh`` for the new year (the current year in Denver when it runs).
 
@@ -18,7 +21,9 @@ See docs/operations.md.
 
 from __future__ import annotations
 
+import os
 import sys
+import tomllib
 from pathlib import Path
 
 from prefect import flow
@@ -45,6 +50,83 @@ def monthly_billing_job(home: str):
     return Completed(message="bill succeeded", data=status)
 
 
+APPROVAL_ENV = "SUPPORT_BILLING_BILLING__APPROVAL"
+APPROVAL_MODES = ("required", "auto")
+SETTINGS_FILE = "settings.toml"
+
+
+class SettingError(ValueError):
+    """A bad ``billing.approval``: a usage error naming the key (SPEC section 8)."""
+
+
+def approval_mode(home: Path | str) -> str:
+    """``billing.approval`` (R17): ``SUPPORT_BILLING_BILLING__APPROVAL`` if set, else
+    ``[billing] approval`` in ``HOME/settings.toml``, else ``"required"``. Any case;
+    another value is a :class:`SettingError` naming the key."""
+    value = os.environ.get(APPROVAL_ENV)
+    source = APPROVAL_ENV
+    if not value:
+        path = Path(home) / SETTINGS_FILE
+        source = f"billing.approval in {path}"
+        try:
+            settings = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingError(f"{path} cannot be read: {exc}") from None
+        value = (settings.get("billing") or {}).get("approval", "required")
+    mode = str(value).strip().lower()
+    if mode not in APPROVAL_MODES:
+        raise SettingError(f"{source}: {value!r} is not one of {', '.join(APPROVAL_MODES)}")
+    return mode
+
+
+def review_markdown(result: dict, mode: str) -> str:
+    """The artifact ops read in the Prefect UI: the month's summary and its review page."""
+    s = result.get("stats") or {}
+    period = result["period"]
+    if result.get("preview"):
+        head = (f"# {period}: draft waiting for approval\n\nReview the page, then run "
+                f"`support-billing approve --period {period}`.")
+    else:
+        head = f"# {period}: billed and finalized"
+    rows = [("approval", mode), ("invoices", s.get("invoices")),
+            ("credit notes", s.get("credit_notes")),
+            ("total billed (USD)", s.get("total_billed")),
+            ("overage incidents", s.get("overage_incidents")),
+            ("hours billed", s.get("hours_billed")),
+            ("rejected rows waiting", s.get("rejected_rows_waiting")),
+            ("rows held", s.get("rows_held")), ("quality gate", result.get("gate")),
+            ("review page", f"`{result.get('review_page')}`"),
+            ("files", f"`{result.get('folder')}`")]
+    if result.get("draft"):
+        rows.append(("draft", f"`{result['draft']}`"))
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return f"{head}\n\n| | |\n|---|---|\n{table}\n"
+
+
+@flow(name="scheduled-monthly-billing",
+      description="Monthly run (R17): the previous month's draft and review page, or the "
+                  "bill itself when billing.approval is auto.")
+def scheduled_billing_flow(home: str, period: str | None = None):
+    """Draft (default) or bill the month, then publish the review artifact."""
+    from prefect.artifacts import create_markdown_artifact
+
+    try:
+        mode = approval_mode(home)
+    except SettingError as exc:
+        return Failed(message=str(exc))
+    state = billing_flow()(home=home, period=period, preview=mode != "auto",
+                           return_state=True)
+    if not state.is_completed():
+        return state
+    result = state.result()
+    if not isinstance(result, dict) or "period" not in result:
+        return state
+    create_markdown_artifact(markdown=review_markdown(result, mode),
+                             key=f"review-{result['period']}",
+                             description=f"Review of {result['period']} (R17, R18)")
+    return result
+
+
 def billing_flow():
     """The monthly billing flow (``billing.monthly_billing``, parameters home, period=None
     meaning the previous month, preview=False); imported lazily."""
@@ -64,11 +146,13 @@ def build_deployments(home: Path) -> list:
     from .yearend import year_refresh_flow
 
     home_str = str(Path(home).expanduser().resolve())
-    billing = billing_flow().to_deployment(
+    billing = scheduled_billing_flow.to_deployment(
         BILLING_DEPLOYMENT,
         schedules=[Cron(BILLING_CRON, timezone=TIMEZONE)],
         parameters={"home": home_str},
-        description="06:00 on the 1st of each month (America/Denver): bill the previous month.",
+        description="06:00 on the 1st of each month (America/Denver): the previous month's "
+                    "draft and review page, waiting for approve (billing.approval = auto: "
+                    "bill at once).",
         tags=TAGS,
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
@@ -96,9 +180,26 @@ def run_job(home: Path, job: str) -> int:
         from .yearend import cli_refresh, current_year_denver
 
         return cli_refresh(home, current_year_denver(), False)
-    from .billing import cli_bill
+    return run_scheduled_billing(Path(home).resolve())
 
-    return cli_bill(Path(home).resolve(), None, False)
+
+def run_scheduled_billing(home: Path, period: str | None = None) -> int:
+    """The monthly deployment's flow, run now (``serve --run-once bill``): a draft unless
+    ``billing.approval`` is auto (R17). 0 completed, 1 failed, 2 bad setting."""
+    from .console import quiet_prefect_console
+
+    try:
+        approval_mode(home)
+    except SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    quiet_prefect_console()
+    state = scheduled_billing_flow(home=str(home), period=period, return_state=True)
+    if not state.is_completed():
+        message = (state.message or "billing failed").strip().splitlines()[0]
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cli_serve(home: Path, run_once: str | None = None) -> int:
