@@ -21,9 +21,7 @@ Files in ``exports/YYYY-MM/``:
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -67,21 +65,21 @@ LINES_HEADER = [
     "quantity", "unit_price", "amount", "source_ref", "rule",
 ]
 QBO_INVOICE_HEADER = [
-    "InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Terms", "Item(Product/Service)",
-    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+    "InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Terms", "Memo",
+    "Item(Product/Service)", "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+    "ItemTaxCode", "ServiceDate",
 ]
 QBO_CREDIT_MEMO_HEADER = [
-    "CreditMemoNo", "Customer", "CreditMemoDate", "Item(Product/Service)",
-    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+    "CreditMemoNo", "Customer", "CreditMemoDate", "Memo", "Item(Product/Service)",
+    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount", "ItemTaxCode", "ServiceDate",
 ]
 XERO_INVOICE_HEADER = [
     "ContactName", "EmailAddress", "InvoiceNumber", "Reference", "InvoiceDate", "DueDate",
-    "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "Currency",
+    "InventoryItemCode", "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType",
+    "Currency",
 ]
-XERO_CREDIT_NOTE_HEADER = [
-    "ContactName", "EmailAddress", "CreditNoteNumber", "Reference", "CreditNoteDate",
-    "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "Currency",
-]
+# Xero imports credit notes through the sales invoice template (a negative total).
+XERO_CREDIT_NOTE_HEADER = XERO_INVOICE_HEADER
 PREPAID_HEADER = [
     "period", "customer_id", "block_id", "hours_taken", "hours_left", "invoice_number",
 ]
@@ -110,18 +108,62 @@ MANIFEST = "manifest.json"
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """Accounting-system settings; env vars override the defaults."""
+    """The accounting profiles (section 8), from ``settings.load_settings``. ``items`` are
+    QuickBooks' item names, ``xero_items`` Xero's item codes (blank: none written)."""
 
-    xero_account_code: str = "200"
+    xero_account_code: str = "400"
     xero_tax_type: str = "Tax Exempt"
     items: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ITEMS))
+    xero_items: dict[str, str] = field(default_factory=dict)
+    quickbooks: bool = True
+    xero: bool = True
+    quickbooks_date_format: str = "MM/DD/YYYY"
+    xero_date_format: str = "MM/DD/YYYY"
+    terms_label: str = "Net {days}"
+    quickbooks_tax_type: str = ""
+    quickbooks_max_invoices: int = 100
+    quickbooks_max_rows: int = 999
+    xero_max_invoices: int = 500
+
+    @classmethod
+    def from_settings(cls, s) -> ExportConfig:
+        """From a ``settings.Settings``."""
+        return cls(
+            xero_account_code=s.xero.account_code, xero_tax_type=s.xero.tax_type,
+            items=s.quickbooks.items.model_dump(),
+            xero_items={k: v for k, v in s.xero.items.model_dump().items() if v},
+            quickbooks=s.quickbooks.enabled, xero=s.xero.enabled,
+            quickbooks_date_format=s.quickbooks.date_format,
+            xero_date_format=s.xero.date_format,
+            terms_label=s.billing.payment_terms_label,
+            quickbooks_tax_type=s.quickbooks.tax_type,
+            quickbooks_max_invoices=s.quickbooks.max_invoices_per_file,
+            quickbooks_max_rows=s.quickbooks.max_rows_per_file,
+            xero_max_invoices=s.xero.max_invoices_per_file,
+        )
+
+    @classmethod
+    def from_home(cls, home: Path) -> ExportConfig:
+        """``HOME/settings.toml`` and the environment (``settings.SettingsError`` when
+        invalid)."""
+        from .settings import load_settings
+
+        return cls.from_settings(load_settings(Path(home)))
 
     @classmethod
     def from_env(cls) -> ExportConfig:
-        return cls(
-            xero_account_code=os.environ.get("SUPPORT_BILLING_XERO_ACCOUNT_CODE", "200"),
-            xero_tax_type=os.environ.get("SUPPORT_BILLING_XERO_TAX_TYPE", "Tax Exempt"),
-        )
+        """The settings of ``$SUPPORT_BILLING_HOME`` (default ``./data``)."""
+        from .warehouse import resolve_home
+
+        return cls.from_home(resolve_home(None))
+
+    def limits(self, name: str) -> tuple[int | None, int | None]:
+        """(documents, rows) per part of an accounting file (section 5, 8)."""
+        if name.startswith("quickbooks_"):
+            return self.quickbooks_max_invoices, self.quickbooks_max_rows
+        if name.startswith("xero_"):
+            return self.xero_max_invoices, None
+        return None, None
 
 
 # ---------------------------------------------------------------- single values
@@ -171,25 +213,10 @@ def uk_date(d) -> str:
 
 # ---------------------------------------------------------------- writing
 def render_csv(header: list[str], rows: list[tuple]) -> bytes:
-    """CSV bytes of rows from ``export_sql.rendered_rows_sql``, the same bytes as
-    ``csv.writer`` over every row's fields (tests/test_export_property.py):
-
-    - ``(line, True)``: a row SQL joined with commas. None of its fields holds a comma, a
-      quote, ``\\n`` or ``\\r``, and csv.writer (QUOTE_MINIMAL) writes such fields as
-      they are;
-    - ``(json_fields, False)``: any other row, its fields as a JSON array (DuckDB's
-      ``to_json``, which ``json.loads`` reads back exactly, NULL as None) for csv.writer
-      to quote."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
-    write, writerow, fields = buf.write, writer.writerow, json.loads
-    for text, plain in rows:
-        if plain:
-            write(text)
-        else:
-            writerow(fields(text))
-    return buf.getvalue().encode("utf-8")
+    """CSV bytes: the header, then the records that ``export_sql.rendered_rows_sql``
+    rendered with their RFC 4180 quoting (section 5); every field was decided there."""
+    head = export_sql.csv_line(header)
+    return (head + "".join(row[0] for row in rows)).encode("utf-8")
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -206,6 +233,52 @@ def _write_csv(folder: Path, name: str, header: list[str], rows: list[tuple]) ->
     return {"name": name, "rows": len(rows), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def split_parts(rows: list[tuple], max_docs: int | None, max_rows: int | None) -> list[list]:
+    """Rows cut into parts of at most ``max_docs`` documents and ``max_rows`` rows, a
+    document's rows (consecutive, same group) never split (section 5). A document with more
+    rows than ``max_rows`` gets a part of its own."""
+    parts: list[list] = [[]]
+    docs = 0
+    for start, end in _groups(rows):
+        full = (max_docs is not None and docs >= max_docs) or (
+            max_rows is not None and parts[-1] and len(parts[-1]) + end - start > max_rows)
+        if full:
+            parts.append([])
+            docs = 0
+        parts[-1].extend(rows[start:end])
+        docs += 1
+    return parts
+
+
+def _groups(rows: list[tuple]):
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i][1] != rows[start][1]:
+            yield start, i
+            start = i
+
+
+def part_name(name: str, part: int) -> str:
+    """``xero_invoices.csv`` part 1 is ``xero_invoices_part-001.csv``."""
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}_part-{part:03d}{dot}{ext}"
+
+
+def _write_file(folder: Path, name: str, header: list[str], rows: list[tuple],
+                config: ExportConfig) -> list[dict]:
+    """One file, or its numbered parts when over the system's per-import limits (each
+    part an entry of its own with ``part``, ``parts`` and ``part_of``)."""
+    max_docs, max_rows = config.limits(name)
+    parts = split_parts(rows, max_docs, max_rows) if rows else [[]]
+    if len(parts) == 1:
+        return [_write_csv(folder, name, header, rows)]
+    entries = []
+    for i, part in enumerate(parts, start=1):
+        entry = _write_csv(folder, part_name(name, i), header, part)
+        entries.append({**entry, "part": i, "parts": len(parts), "part_of": name})
+    return entries
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -216,6 +289,7 @@ def render_json(obj) -> bytes:
 
 # ---------------------------------------------------------------- running the SQL
 def _fetch(con, sql: str, params: dict) -> list[tuple]:
+    params = {k: v for k, v in params.items() if f"${k}" in sql}  # DuckDB refuses extras
     try:
         return con.execute(sql, params).fetchall()
     except duckdb.InvalidInputException as exc:  # error() of a fractional incident count
@@ -225,11 +299,18 @@ def _fetch(con, sql: str, params: dict) -> list[tuple]:
 
 
 def _config_params(config: ExportConfig) -> dict:
+    from .settings import DATE_FORMATS
+
     return {
-        "item_types": list(config.items),
-        "item_names": list(config.items.values()),
+        "item_types": list(DEFAULT_ITEMS),
+        "item_names": [config.items.get(t, t) for t in DEFAULT_ITEMS],
+        "xero_item_names": [config.xero_items.get(t, "") for t in DEFAULT_ITEMS],
         "account_code": config.xero_account_code,
         "tax_type": config.xero_tax_type,
+        "qbo_tax_type": config.quickbooks_tax_type,
+        "terms_label": config.terms_label,
+        "quickbooks_date": DATE_FORMATS[config.quickbooks_date_format],
+        "xero_date": DATE_FORMATS[config.xero_date_format],
     }
 
 
@@ -241,16 +322,25 @@ FILE_HEADERS = {
     "xero_invoices.csv": XERO_INVOICE_HEADER,
     "xero_credit_notes.csv": XERO_CREDIT_NOTE_HEADER,
 }
+QBO_BY_HAND = ("QuickBooks Online imports no credit memos from a file: enter the {n} credit "
+               "memo(s) of quickbooks_credit_memos.csv by hand (docs/accounting.md)")
+
+
+def _specs(config: ExportConfig) -> list:
+    """The files written: section 5's two, and those of each enabled system (section 8)."""
+    enabled = {"quickbooks": config.quickbooks, "xero": config.xero}
+    return [spec for spec in export_sql.EXPORT_FILES_SQL
+            if spec.system is None or enabled[spec.system]]
 
 
 def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dict,
             config: ExportConfig | None) -> dict:
-    """Write the six files (section 5, in EXPORT_FILES order) and the manifest."""
+    """Write the files (section 5, in EXPORT_FILES order) and the manifest."""
     config = config or ExportConfig.from_env()
     folder = Path(folder)
     params = {**source.params, **_config_params(config)}
     prelude = export_sql.export_prelude(source)
-    specs = export_sql.EXPORT_FILES_SQL
+    specs = _specs(config)
     files = []
     # A pipeline: one worker thread runs the files' queries in turn on its own cursor
     # (DuckDB releases the GIL while it computes) while this thread writes, hashes and
@@ -260,15 +350,19 @@ def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dic
             prelude, spec, FILE_HEADERS[spec.name]), params) for spec in specs]
         try:
             for spec, rows in zip(specs, pending, strict=True):
-                files.append(_write_csv(folder, spec.name, FILE_HEADERS[spec.name],
-                                        rows.result()))
+                files += _write_file(folder, spec.name, FILE_HEADERS[spec.name],
+                                     rows.result(), config)
         finally:
             for rows in pending:  # after a failure, the queries not started are dropped
                 rows.cancel()
-    cur = con.execute(prelude + export_sql.MANIFEST_SELECT, params)
+    sql = prelude + export_sql.MANIFEST_SELECT
+    cur = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    notes = []
+    if config.quickbooks and summary["credit_note_count"]:
+        notes.append(QBO_BY_HAND.format(n=summary["credit_note_count"]))
     manifest = {"month": period, "period": period, **summary, "currency": "USD",
-                "files": files, "quality_gate": gate}
+                "files": files, "quality_gate": gate, "notes": notes}
     _write_bytes(folder / MANIFEST, render_json(manifest))
     return manifest
 
