@@ -341,9 +341,24 @@ def render_json(obj) -> bytes:
     return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def render_export(period: str, invoices: list[dict], lines: list[dict], gate: dict,
-                  config: ExportConfig) -> dict[str, bytes]:
-    """Every file of the export folder, manifest included: name -> bytes."""
+def file_rows(specs, config: ExportConfig):
+    """(file name, header, rows, part, parts, whole file's name) of every file written."""
+    for name, header, all_rows in specs:
+        for file_name, rows, part, parts in split(name, all_rows, config):
+            yield file_name, header, rows, part, parts, name
+
+
+def exported_rows(period: str, invoices: list[dict], lines: list[dict],
+                  config: ExportConfig) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Every CSV of the folder: name -> (header, rows of fields as written)."""
+    out = {}
+    _, specs = _specs(invoices, lines, config)
+    for file_name, header, rows, _, _, _ in file_rows(specs, config):
+        out[file_name] = (header, [[text(f) for f in row] for row in rows])
+    return out
+
+
+def _specs(invoices, lines, config):
     invoices = sort_invoices(invoices)
     lines = sort_lines(lines, invoices)
     specs = [
@@ -364,15 +379,21 @@ def render_export(period: str, invoices: list[dict], lines: list[dict], gate: di
             ("xero_credit_notes.csv", XERO_CREDIT_NOTE_HEADER,
              xero_credit_note_rows(invoices, lines, config)),
         ]
+    return invoices, specs
+
+
+def render_export(period: str, invoices: list[dict], lines: list[dict], gate: dict,
+                  config: ExportConfig) -> dict[str, bytes]:
+    """Every file of the export folder, manifest included: name -> bytes."""
+    invoices, specs = _specs(invoices, lines, config)
     out, files = {}, []
-    for name, header, all_rows in specs:
-        for file_name, rows, part, parts in split(name, all_rows, config):
-            out[file_name] = render_csv(header, rows)
-            entry = {"name": file_name, "rows": len(rows),
-                     "sha256": hashlib.sha256(out[file_name]).hexdigest()}
-            if part:
-                entry.update(part=part, parts=parts, part_of=name)
-            files.append(entry)
+    for file_name, header, rows, part, parts, name in file_rows(specs, config):
+        out[file_name] = render_csv(header, rows)
+        entry = {"name": file_name, "rows": len(rows),
+                 "sha256": hashlib.sha256(out[file_name]).hexdigest()}
+        if part:
+            entry.update(part=part, parts=parts, part_of=name)
+        files.append(entry)
     manifest = manifest_summary(period, invoices)
     manifest["files"] = files
     manifest["quality_gate"] = gate
