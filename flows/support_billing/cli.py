@@ -123,6 +123,24 @@ def serve(
     raise typer.Exit(cli_serve(State.home, run_once))
 
 
+@app.command()
+def verify(
+    path: Path = typer.Argument(..., help="An export folder, e.g. HOME/exports/2026-05."),
+) -> None:
+    """Check an export folder against its manifest.json before importing it (section 5)."""
+    from .verify import cli_verify
+
+    raise typer.Exit(cli_verify(path))
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Print the settings in force and where each came from (section 8)."""
+    from .settings import cli_settings
+
+    raise typer.Exit(cli_settings(State.home))
+
+
 def main() -> None:
     # Without PREFECT_API_URL every flow run starts Prefect's temporary server; on a busy
     # machine its default 20 s startup limit is too tight (seen here), so allow more.

@@ -15,6 +15,7 @@ key (``settings.toml: xero.date_format: ...``); the command line turns it into e
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -202,8 +203,8 @@ def rows_in_force(home: Path, environ=None) -> list[tuple[str, str, str]]:
     rows = []
     for path, value in _leaves(settings.model_dump()):
         key = ".".join(path)
-        shown = str(value).lower() if isinstance(value, bool) else str(value)
-        rows.append((key, shown, sources.get(key, "default")))
+        # as TOML writes it: "text", true, 100
+        rows.append((key, json.dumps(value, ensure_ascii=False), sources.get(key, "default")))
     return rows
 
 
@@ -216,9 +217,11 @@ def cli_settings(home: Path) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    width = max(len(k) for k, _, _ in rows)
-    print(f"settings of {Path(home) / FILE_NAME}"
-          f"{'' if (Path(home) / FILE_NAME).is_file() else ' (no file: defaults)'}")
+    key_width = max(len(k) for k, _, _ in rows)
+    value_width = max(len(v) for _, v, _ in rows)
+    path = Path(home) / FILE_NAME
+    print(f"# settings in force: {path}{'' if path.is_file() else ' (no such file)'}, "
+          f"then {ENV_PREFIX}<SECTION>__<KEY> variables")
     for key, value, source in rows:
-        print(f"{key:<{width}}  {value!r:<40}  {source}")
+        print(f"{key:<{key_width}} = {value:<{value_width}}  # {source}")
     return 0
