@@ -25,14 +25,6 @@ def money(expr: str) -> str:
     return f"cast(cast(coalesce({expr}, 0) as decimal(38, 2)) as varchar)"
 
 
-def us_date(expr: str) -> str:
-    return f"strftime({expr}, '%m/%d/%Y')"
-
-
-def uk_date(expr: str) -> str:
-    return f"strftime({expr}, '%d/%m/%Y')"
-
-
 def dated(expr: str, system: str) -> str:
     """A date in the accounting system's format from the settings (section 8):
     ``$quickbooks_date`` / ``$xero_date`` are strftime patterns."""

@@ -1,9 +1,10 @@
 """Export writers: the month's files (SPEC section 5) and the prepaid report (R14).
 
-Every field is formatted and every file ordered in DuckDB SQL (``export_sql.py``); this
-module only turns those rows into CSV bytes, hashes them and writes the manifest. Every
-file is UTF-8, ``\\n`` line endings, sorted, with no run timestamps inside, so the same
-inputs give byte-identical files.
+Every field is formatted, quoted (RFC 4180) and every file ordered in DuckDB SQL
+(``export_sql.py``); this module only joins those records, cuts an accounting file over
+its system's limit into parts (``export_profiles.py``), hashes and writes them and the
+manifest. Every file is UTF-8, ``\\n`` line endings, sorted, with no run timestamps
+inside, so the same inputs give byte-identical files.
 
 Two entry points share that SQL:
 - ``write_export_from(con, folder, period, gate)`` reads ``main.invoices`` and
@@ -14,9 +15,12 @@ Likewise ``write_prepaid_report_from`` / ``write_prepaid_report``.
 
 Files in ``exports/YYYY-MM/``:
 - ``invoices.csv``, ``invoice_lines.csv``: the documents and lines as computed (R14).
-- ``quickbooks_invoices.csv``, ``quickbooks_credit_memos.csv``: QuickBooks Online import.
-- ``xero_invoices.csv``, ``xero_credit_notes.csv``: Xero sales invoice / credit note import.
-- ``manifest.json``: names, row counts and sha256 of the files above, counts, totals, gate.
+- ``quickbooks_invoices.csv`` (QuickBooks Online import), ``quickbooks_credit_memos.csv``
+  (entered by hand: QuickBooks Online imports no credit memos), when QuickBooks is enabled.
+- ``xero_invoices.csv``, ``xero_credit_notes.csv``: Xero sales import, when enabled.
+- ``<file>_part-NNN.csv``: a file over its system's per-import limit, in parts.
+- ``manifest.json``: names, row counts and sha256 of the files above, counts, totals, gate,
+  and notes for finance (what must be entered by hand).
 """
 
 from __future__ import annotations
