@@ -48,9 +48,9 @@ def test_file_then_environment_with_sources(tmp_path):
     assert (s.quickbooks.items.training_hours, s.quickbooks.enabled) == ("Training", False)
     rows = {k: (v, src) for k, v, src in rows_in_force(tmp_path, env)}
     assert rows["billing.approval"] == ('"auto"', "settings.toml")
-    assert rows["xero.date_format"] == ('"YYYY-MM-DD"', "SUPPORT_BILLING_XERO__DATE_FORMAT")
+    assert rows["xero.date_format"] == ('"YYYY-MM-DD"', "env SUPPORT_BILLING_XERO__DATE_FORMAT")
     assert rows["xero.max_invoices_per_file"] == ("250", "settings.toml")
-    assert rows["quickbooks.enabled"] == ("false", "support_billing_quickbooks__enabled")
+    assert rows["quickbooks.enabled"] == ("false", "env support_billing_quickbooks__enabled")
     assert rows["company.country"] == ('"US"', "default")
 
 
@@ -104,7 +104,7 @@ def test_cli_settings_prints_sources_and_exits_2_on_a_bad_key(tmp_path, monkeypa
     lines = {line.split(" = ")[0].strip(): line for line in result.output.splitlines()}
     assert ' = "200" ' in lines["xero.account_code"]
     assert lines["xero.account_code"].endswith("# settings.toml")
-    assert lines["billing.approval"].endswith("# SUPPORT_BILLING_BILLING__APPROVAL")
+    assert lines["billing.approval"].endswith("# env SUPPORT_BILLING_BILLING__APPROVAL")
     assert lines["company.currency"].endswith("# default")
     write(tmp_path, "[xero]\nfoo = 1\n")
     result = CliRunner().invoke(app, ["--home", str(tmp_path), "settings"])

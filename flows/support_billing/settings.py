@@ -198,13 +198,17 @@ def load_settings(home: Path, environ=None) -> Settings:
 
 
 def rows_in_force(home: Path, environ=None) -> list[tuple[str, str, str]]:
-    """(key, value, source) for every key, in the documented order."""
+    """(key, value as TOML writes it, source) for every key in the documented order; the
+    source is ``default``, ``settings.toml`` or ``env <VARIABLE>``."""
     settings, sources = load_with_sources(home, environ)
     rows = []
     for path, value in _leaves(settings.model_dump()):
         key = ".".join(path)
         # as TOML writes it: "text", true, 100
-        rows.append((key, json.dumps(value, ensure_ascii=False), sources.get(key, "default")))
+        source = sources.get(key, "default")
+        if source != FILE_NAME and source != "default":
+            source = f"env {source}"
+        rows.append((key, json.dumps(value, ensure_ascii=False), source))
     return rows
 
 
