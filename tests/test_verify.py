@@ -132,6 +132,17 @@ def test_an_accounting_amount_edited_is_named(folder):
         "quickbooks_invoices.csv: INV-202605-00002 sums to 27.90, invoices.csv says 162.90"]
 
 
+def test_a_row_of_another_document_is_named(folder):
+    data = (folder / "xero_credit_notes.csv").read_bytes()
+    rewrite_listed(folder, "xero_credit_notes.csv", data.replace(b"CN-202605-00001,",
+                                                                 b"CN-202605-00009,", 1))
+    assert verify_folder(folder) == [
+        "xero_credit_notes.csv: CN-202605-00001 sums to -500.00, invoices.csv says -475.00",
+        "xero_credit_notes.csv: rows of CN-202605-00009, which is not a credit note in "
+        "invoices.csv",
+    ]
+
+
 def test_a_row_count_that_differs_is_named(folder):
     manifest = manifest_of(folder)
     manifest["files"][0]["rows"] = 99

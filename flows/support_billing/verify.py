@@ -143,8 +143,11 @@ def _check_accounting(found: dict[str, bytes], entries: list[dict], docs: dict) 
             if kind == doc_type and sums.get(number, Decimal(0)) != total:
                 diffs.append(f"{whole}: {number} sums to {sign * sums.get(number, Decimal(0))}"
                              f", invoices.csv says {sign * total}")
-        diffs += [f"{whole}: {n} is not a {doc_type} of invoices.csv"
-                  for n in sorted(set(sums) - {n for n, d in docs.items() if d[0] == doc_type})]
+        label = doc_type.replace("_", " ")
+        diffs += [f"{whole}: rows of {n or '(no number)'}, which is not a {label} in "
+                  "invoices.csv"
+                  for n in sorted(set(sums) - {n for n, d in docs.items() if d[0] == doc_type},
+                                  key=str)]
     return diffs
 
 
