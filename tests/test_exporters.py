@@ -10,8 +10,10 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support_billing import exporters
-from support_billing.exporters import ExportConfig
+from support_billing.exporters import ExportConfig, split_parts
 
 
 def invoice(number, doc, cust, name, ref, total, count, email=None):
@@ -309,3 +311,45 @@ def test_prepaid_report(tmp_path):
         "2026-05,A,PB-A2,1.25,0.00,INV-202605-00001\n"
         "2026-05,D,PB-D1,2.00,3.00,\n")
     assert [p.name for p in path.parent.iterdir()] == ["prepaid_2026-05.csv"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), max_size=30), max_docs=st.integers(1, 8),
+       max_rows=st.none() | st.integers(1, 10))
+def test_split_parts_keeps_documents_whole_and_within_limits(sizes, max_docs, max_rows):
+    """Section 5, 8: parts hold at most max_docs documents and max_rows rows (a document
+    larger than max_rows alone in its part), in order, each document in one part."""
+    rows = [(f"line {d}.{k}\n", f"DOC-{d}") for d, n in enumerate(sizes) for k in range(n)]
+    parts = split_parts(rows, max_docs, max_rows)
+    assert [r for part in parts for r in part] == rows
+    for part in parts:
+        docs = list(dict.fromkeys(group for _, group in part))
+        assert len(docs) <= max_docs
+        if max_rows is not None and len(part) > max_rows:
+            assert len(docs) == 1
+    owners = {}
+    for i, part in enumerate(parts):
+        for _, group in part:
+            assert owners.setdefault(group, i) == i
+    if rows:  # no part could take the next document's first rows
+        for a, b in zip(parts, parts[1:]):
+            first = [r for r in b if r[1] == b[0][1]]
+            assert len({g for _, g in a}) == max_docs or (
+                max_rows is not None and len(a) + len(first) > max_rows)
+
+
+def test_run_summary_names_the_credit_memos_to_enter_by_hand(capsys):
+    """Section 8: where a system cannot import credit notes, the run summary says so."""
+    from support_billing import billing
+
+    stats = {"invoices": 2, "credit_notes": 1, "total_billed": "165.40",
+             "overage_incidents": 0, "hours_billed": "1.59", "rejected_rows_waiting": 0,
+             "rows_held": 0}
+    exported = {"status": "published", "stats": stats, "folder": "exports/2026-05",
+                "prepaid_report": "reports/prepaid_2026-05.csv",
+                "notes": [exporters.QBO_BY_HAND.format(n=1)]}
+    billing._summary("2026-05", False, exported, {"hourly_work_without_hours": 0,
+                                                  "report_md": "q.md"}, None)
+    assert ("  note: QuickBooks Online imports no credit memos from a file: enter the 1 "
+            "credit memo(s) of quickbooks_credit_memos.csv by hand (docs/accounting.md)\n"
+            ) in capsys.readouterr().out
