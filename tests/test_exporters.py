@@ -201,14 +201,32 @@ def test_non_us_profile_from_settings(tmp_path, monkeypatch):
         "Echo LLC,b@echo.test,CN-202605-00001,Support 2026-05,31/05/2026,30/06/2026,,"
         "Correction 2026-04,1,-500.00,200,No VAT,USD\n"
     )
-    rows = list(csv.DictReader(io.StringIO((out / "xero_invoices.csv").read_text())))
-    assert [(r["InvoiceDate"], r["DueDate"], r["InventoryItemCode"], r["AccountCode"],
-             r["TaxType"]) for r in rows] == [
-        ("31/05/2026", "30/06/2026", "", "200", "No VAT"),
-        ("31/05/2026", "30/06/2026", "TRN", "200", "No VAT"),
-        ("31/05/2026", "30/06/2026", "", "200", "No VAT"),
-        ("31/05/2026", "30/06/2026", "", "200", "No VAT"),
-    ]
+    assert (out / "xero_invoices.csv").read_text() == XERO_HEAD + (
+        '"Acme, Inc.",ap@acme.test,INV-202605-00001,Support 2026-05,31/05/2026,30/06/2026,,'
+        '"remote_payroll ""8"", x 10.00",8,10.00,200,No VAT,USD\n'
+        '"Acme, Inc.",ap@acme.test,INV-202605-00001,Support 2026-05,31/05/2026,30/06/2026,TRN,'
+        '"Training\nsecond line",1.59,250.00,200,No VAT,USD\n'
+        "Beta Paving,,INV-202605-00002,Support 2026-05,31/05/2026,30/06/2026,,field_reports "
+        "16/31 days (prorated: 2 x 12.50 = 25.00 for the full month; billed 12.90),1,12.90,"
+        "200,No VAT,USD\n"
+        "Beta Paving,,INV-202605-00002,Support 2026-05,31/05/2026,30/06/2026,,1 incident,1,"
+        "150.00,200,No VAT,USD\n"
+    )
+
+
+def test_quickbooks_non_us_dates_terms_and_tax_code(tmp_path):
+    """QuickBooks with DD/MM/YYYY, a terms label and a tax code from settings (section 8);
+    the adjustment's service date is the month it corrects."""
+    config = ExportConfig(quickbooks_date_format="DD/MM/YYYY", terms_label="{days} days",
+                          quickbooks_tax_type="NON", xero=False)
+    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, config)
+    assert (tmp_path / "quickbooks_invoices.csv").read_text().split("\n")[4] == (
+        "INV-202605-00002,Beta Paving,31/05/2026,30/06/2026,30 days,Support 2026-05,"
+        "Additional incidents (up front),1 incident,1,150.00,150.00,NON,31/05/2026")
+    assert (tmp_path / "quickbooks_credit_memos.csv").read_text().split("\n")[2] == (
+        "CN-202605-00001,Echo LLC,31/05/2026,Support 2026-05,Prior period adjustment,"
+        "Correction 2026-04,1,500.00,500.00,NON,30/04/2026")
+    assert not (tmp_path / "xero_invoices.csv").exists()
 
 
 def test_legacy_env_vars_still_set_xero(tmp_path, monkeypatch):

@@ -150,6 +150,16 @@ def test_a_row_count_that_differs_is_named(folder):
     assert verify_folder(folder) == ["invoices.csv: 8 rows, the manifest says 99"]
 
 
+def test_a_path_under_home(folder, monkeypatch, tmp_path):
+    """``support-billing --home H verify exports/2026-05`` (section 5's example)."""
+    home = tmp_path / "home"
+    (home / "exports").mkdir(parents=True)
+    folder.rename(home / "exports" / "2026-05")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["--home", str(home), "verify", "exports/2026-05"])
+    assert result.exit_code == 0, result.output
+
+
 def test_no_manifest_and_not_a_folder(tmp_path):
     assert verify_folder(tmp_path) == ["manifest.json: missing"]
     result = CliRunner().invoke(app, ["verify", str(tmp_path)])

@@ -125,12 +125,13 @@ def serve(
 
 @app.command()
 def verify(
-    path: Path = typer.Argument(..., help="An export folder, e.g. HOME/exports/2026-05."),
+    path: Path = typer.Argument(
+        ..., help="An export folder, e.g. exports/2026-05 (here, or under HOME)."),
 ) -> None:
     """Check an export folder against its manifest.json before importing it (section 5)."""
     from .verify import cli_verify
 
-    raise typer.Exit(cli_verify(path))
+    raise typer.Exit(cli_verify(path, State.home))
 
 
 @app.command("settings")

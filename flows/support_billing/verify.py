@@ -169,9 +169,12 @@ def verify_folder(folder: Path) -> list[str]:
     return diffs
 
 
-def cli_verify(path: Path) -> int:
-    """``support-billing verify PATH``: 0 intact, 1 with one line per difference."""
+def cli_verify(path: Path, home: Path | None = None) -> int:
+    """``support-billing verify PATH``: 0 intact, 1 with one line per difference. A PATH
+    that is not a folder here is looked up under HOME (``exports/2026-05``, section 5)."""
     folder = Path(path)
+    if not folder.is_dir() and home is not None and not folder.is_absolute():
+        folder = Path(home) / folder if (Path(home) / folder).is_dir() else folder
     if not folder.is_dir():
         print(f"error: {folder} is not a folder", file=sys.stderr)
         return 2
