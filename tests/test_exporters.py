@@ -220,7 +220,7 @@ def test_quickbooks_non_us_dates_terms_and_tax_code(tmp_path):
     config = ExportConfig(quickbooks_date_format="DD/MM/YYYY", terms_label="{days} days",
                           quickbooks_tax_type="NON", xero=False)
     exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, config)
-    assert (tmp_path / "quickbooks_invoices.csv").read_text().split("\n")[4] == (
+    assert (tmp_path / "quickbooks_invoices.csv").read_text().split("\n")[5] == (
         "INV-202605-00002,Beta Paving,31/05/2026,30/06/2026,30 days,Support 2026-05,"
         "Additional incidents (up front),1 incident,1,150.00,150.00,NON,31/05/2026")
     assert (tmp_path / "quickbooks_credit_memos.csv").read_text().split("\n")[2] == (
