@@ -117,3 +117,17 @@ def test_bill_refuses_bad_settings_with_exit_2(tmp_path):
     result = CliRunner().invoke(app, ["--home", str(tmp_path), "bill", "--period", "2026-05"])
     assert result.exit_code == 2
     assert "settings.toml: xero.date_format" in result.output
+
+
+def test_a_command_that_lets_a_settings_error_through_exits_2(monkeypatch, capsys):
+    """cli.main turns a SettingsError raised by any command into exit 2 (section 8)."""
+    from support_billing import cli
+
+    def boom(*_args, **_kwargs):
+        raise SettingsError("settings.toml: xero.foo: unknown key")
+
+    monkeypatch.setattr(cli, "app", boom)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "error: settings.toml: xero.foo: unknown key\n"

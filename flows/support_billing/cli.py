@@ -156,7 +156,7 @@ def main() -> None:
     except Exception as exc:  # one clear line, never a bare traceback
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         typer.echo(f"error: {message}", err=True)
-        sys.exit(1)
+        sys.exit(2 if getattr(exc, "exit_code", None) == 2 else 1)  # settings: usage error
 
 
 if __name__ == "__main__":

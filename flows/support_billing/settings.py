@@ -37,6 +37,8 @@ FORMULA_START = ("=", "+", "-", "@")
 class SettingsError(ValueError):
     """A settings.toml or environment problem: a usage error (exit 2)."""
 
+    exit_code = 2  # cli.main exits with it when a command lets the error through
+
 
 def _safe_text(value: str) -> str:
     """R-IN6 for text the settings put into the files: no control character, and no
