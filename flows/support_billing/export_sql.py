@@ -311,13 +311,27 @@ def rendered_rows_sql(prelude: str, file: FileSql, header: list[str]) -> str:
     """The file's rows in order, each as ``(line, group)``: ``line`` the CSV record with
     its ``\\n`` (RFC 4180 quoting done here, the one place that decides it), ``group``
     the value of the file's ``group`` column (NULL when it has none)."""
-    fields = ", ',', ".join(csv_field(_ident(h)) for h in header)
+    cols = [_ident(h) for h in header]
+    quoted = ", ',', ".join(csv_field(c) for c in cols)
+    plain = ", ',', ".join(cols)  # concat() writes NULL as empty, as csv_field does
     group = file.group or "null"
+    # Most rows hold no character that needs quoting: one test over the whole row spares
+    # them the per-field CASE (the same bytes either way).
     return f"""{prelude},
 file_rows as ({file.select}
+),
+checked as (
+    select *, concat({", ".join(cols)}) as _all_text
+    from file_rows
 )
-select concat({fields}, chr(10)) as line, cast({group} as varchar) as part_group
-from file_rows
+select case
+           when contains(_all_text, ',') or contains(_all_text, '"')
+                or contains(_all_text, chr(10)) or contains(_all_text, chr(13))
+               then concat({quoted}, chr(10))
+           else concat({plain}, chr(10))
+       end as line,
+       cast({group} as varchar) as part_group
+from checked
 order by {file.order_by}"""
 
 

@@ -175,9 +175,13 @@ def _write_file(folder: Path, name: str, header: list[str], rows: list[tuple],
     if len(parts) == 1:
         return [_write_csv(folder, name, header, rows)]
     entries = []
-    for i, part in enumerate(parts, start=1):
-        entry = _write_csv(folder, part_name(name, i), header, part)
-        entries.append({**entry, "part": i, "parts": len(parts), "part_of": name})
+    # The parts' fsyncs run side by side (a month of 100k invoices is ~1,000 QuickBooks
+    # parts; one after another they cost seconds on a busy disk).
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = pool.map(lambda item: _write_csv(folder, part_name(name, item[0]), header,
+                                                   item[1]), enumerate(parts, start=1))
+        for i, entry in enumerate(written, start=1):
+            entries.append({**entry, "part": i, "parts": len(parts), "part_of": name})
     return entries
 
 
