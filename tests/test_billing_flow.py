@@ -349,10 +349,11 @@ def test_accounting_files_parse_back_with_totals(billing_home):
 
     xero = read_csv(folder / "xero_invoices.csv")
     assert list(xero[0]) == exporters.XERO_INVOICE_HEADER
-    assert {r["InvoiceDate"] for r in xero} == {"31/05/2026"}
-    assert {r["DueDate"] for r in xero} == {"30/06/2026"}
+    # section 8: a US organisation reads MM/DD/YYYY in Xero too; US default chart and rate
+    assert {r["InvoiceDate"] for r in xero} == {"05/31/2026"}
+    assert {r["DueDate"] for r in xero} == {"06/30/2026"}
     assert {(r["AccountCode"], r["TaxType"], r["Currency"]) for r in xero} == {
-        ("200", "Tax Exempt", "USD")}
+        ("400", "Tax Exempt", "USD")}
     xero_totals: dict[str, Decimal] = {}
     for r in xero:
         xero_totals[r["InvoiceNumber"]] = xero_totals.get(r["InvoiceNumber"], D(0)) + (
@@ -564,8 +565,9 @@ def test_adjustments_credit_note_and_differences_of_a_finalized_month(
     assert sum(D(m["ItemAmount"]) for m in memos) == D("475.00")
     notes = read_csv(folder / "xero_credit_notes.csv")
     assert list(notes[0]) == exporters.XERO_CREDIT_NOTE_HEADER
-    assert sum(D(n["Quantity"]) * D(n["UnitAmount"]) for n in notes) == D("475.00")
-    assert {n["CreditNoteDate"] for n in notes} == {"31/05/2026"}
+    # Xero: the sales template, the credit note's own negative total (docs/accounting.md)
+    assert sum(D(n["Quantity"]) * D(n["UnitAmount"]) for n in notes) == D("-475.00")
+    assert {n["InvoiceDate"] for n in notes} == {"05/31/2026"}
     assert "CN-202605-00001" not in (folder / "quickbooks_invoices.csv").read_text()
     with open_warehouse(home) as con:
         assert con.execute(

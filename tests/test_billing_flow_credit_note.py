@@ -89,11 +89,12 @@ def test_preview_then_correction_gives_a_credit_note(march):
         ("CN-202604-00001", "2", "prior_period_adjustment", "1", "-375.00", "-375.00",
          "2026-03:INV-202603-00001:implementation_hours", "R15"),
     ]
-    # accounting systems get the credit note as a credit note, with a positive total
+    # accounting systems get the credit note as a credit note: Xero's sales template with
+    # the negative total it turns into a credit note, US dates (section 8)
     xero_cn = read_csv(folder / "xero_credit_notes.csv")
-    assert {r["CreditNoteNumber"] for r in xero_cn} == {"CN-202604-00001"}
-    assert {r["CreditNoteDate"] for r in xero_cn} == {"30/04/2026"}
-    assert sum(D(r["Quantity"]) * D(r["UnitAmount"]) for r in xero_cn) == D("350.00")
+    assert {r["InvoiceNumber"] for r in xero_cn} == {"CN-202604-00001"}
+    assert {r["InvoiceDate"] for r in xero_cn} == {"04/30/2026"}
+    assert sum(D(r["Quantity"]) * D(r["UnitAmount"]) for r in xero_cn) == D("-350.00")
     assert all(r["InvoiceNumber"] != "CN-202604-00001"
                for r in read_csv(folder / "xero_invoices.csv"))
     qbo_cm = read_csv(folder / "quickbooks_credit_memos.csv")

@@ -99,12 +99,24 @@ def doc_lines(draw, number):
     return out
 
 
+DATE_FORMAT = st.sampled_from(["MM/DD/YYYY", "DD/MM/YYYY", "YYYY-MM-DD"])
 CONFIGS = st.builds(
     ExportConfig,
     xero_account_code=TEXT,
     xero_tax_type=TEXT,
     items=st.dictionaries(st.sampled_from(LINE_TYPE_ORDER), TEXT, max_size=8)
     | st.just(dict(DEFAULT_ITEMS)),
+    xero_items=st.dictionaries(st.sampled_from(LINE_TYPE_ORDER), TEXT, max_size=8),
+    quickbooks=st.booleans(),
+    xero=st.booleans(),
+    quickbooks_date_format=DATE_FORMAT,
+    xero_date_format=DATE_FORMAT,
+    terms_label=st.sampled_from(["Net {days}", "{days} days", "Due on receipt"]),
+    quickbooks_tax_type=TEXT,
+    # section 5, 8: small per-import limits so that files split into parts
+    quickbooks_max_invoices=st.integers(1, 3) | st.just(100),
+    quickbooks_max_rows=st.integers(1, 4) | st.just(999),
+    xero_max_invoices=st.integers(1, 3) | st.just(500),
 )
 
 
@@ -170,12 +182,14 @@ def test_half_cent_full_month_is_rounded_half_up(tmp_path):
     invoices, lines, _ = HALF_CENT
     exporters.write_export(tmp_path, PERIOD, invoices, lines, GATE, ExportConfig())
     assert (tmp_path / "quickbooks_credit_memos.csv").read_text() == (
-        "CreditMemoNo,Customer,CreditMemoDate,Item(Product/Service),ItemDescription,"
-        "ItemQuantity,ItemRate,ItemAmount\n"
-        'CN-202605-00001,"A, ""the"" co\nline",05/31/2026,Training hours, (prorated: 0.25 x '
-        "-0.02 = -0.01 for the full month; billed -0.01),1,0.01,0.01\n"
-        'CN-202605-00001,"A, ""the"" co\nline",05/31/2026,Training hours, (prorated: 0.25 x '
-        "-0.06 = -0.02 for the full month; billed -0.01),1,0.01,0.01\n"
+        "CreditMemoNo,Customer,CreditMemoDate,Memo,Item(Product/Service),ItemDescription,"
+        "ItemQuantity,ItemRate,ItemAmount,ItemTaxCode,ServiceDate\n"
+        'CN-202605-00001,"A, ""the"" co\nline",05/31/2026,Support 2026-05,Training hours,'
+        " (prorated: 0.25 x -0.02 = -0.01 for the full month; billed -0.01),1,0.01,0.01,,"
+        "05/31/2026\n"
+        'CN-202605-00001,"A, ""the"" co\nline",05/31/2026,Support 2026-05,Training hours,'
+        " (prorated: 0.25 x -0.06 = -0.02 for the full month; billed -0.01),1,0.01,0.01,,"
+        "05/31/2026\n"
     )
 
 

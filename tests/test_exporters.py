@@ -10,8 +10,10 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support_billing import exporters
-from support_billing.exporters import ExportConfig
+from support_billing.exporters import ExportConfig, split_parts
 
 
 def invoice(number, doc, cust, name, ref, total, count, email=None):
@@ -97,7 +99,7 @@ def test_section5_files_exact_bytes(tmp_path):
     )
     assert b"\r" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert manifest == json.loads((tmp_path / "manifest.json").read_text())
-    assert {k: v for k, v in manifest.items() if k != "files"} == {
+    assert {k: v for k, v in manifest.items() if k not in ("files", "notes")} == {
         "month": "2026-05", "period": "2026-05", "invoice_count": 2, "credit_note_count": 1, "document_count": 3,
         "first_invoice_number": "INV-202605-00001", "last_invoice_number": "INV-202605-00002",
         "first_credit_note_number": "CN-202605-00001",
@@ -114,57 +116,171 @@ def test_section5_files_exact_bytes(tmp_path):
     assert text.endswith("}\n") and text == json.dumps(manifest, sort_keys=True, indent=2) + "\n"
 
 
+QBO_HEAD = ("InvoiceNo,Customer,InvoiceDate,DueDate,Terms,Memo,Item(Product/Service),"
+            "ItemDescription,ItemQuantity,ItemRate,ItemAmount,ItemTaxCode,ServiceDate\n")
+XERO_HEAD = ("ContactName,EmailAddress,InvoiceNumber,Reference,InvoiceDate,DueDate,"
+             "InventoryItemCode,Description,Quantity,UnitAmount,AccountCode,TaxType,Currency\n")
+
+
 def test_quickbooks_files(tmp_path):
-    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, ExportConfig())
-    assert (tmp_path / "quickbooks_invoices.csv").read_text() == (
-        "InvoiceNo,Customer,InvoiceDate,DueDate,Terms,Item(Product/Service),ItemDescription,"
-        "ItemQuantity,ItemRate,ItemAmount\n"
-        'INV-202605-00001,"Acme, Inc.",05/31/2026,06/30/2026,Net 30,Support subscription,'
-        '"remote_payroll ""8"", x 10.00",8,10.00,80.00\n'
-        'INV-202605-00001,"Acme, Inc.",05/31/2026,06/30/2026,Net 30,Training hours,'
-        '"Training\nsecond line",1.59,250.00,397.50\n'
-        "INV-202605-00002,Beta Paving,05/31/2026,06/30/2026,Net 30,Support subscription,"
-        "field_reports 16/31 days (prorated: 2 x 12.50 = 25.00 for the full month; billed "
-        "12.90),1,12.90,12.90\n"
-        "INV-202605-00002,Beta Paving,05/31/2026,06/30/2026,Net 30,"
-        "Additional incidents (up front),1 incident,1,150.00,150.00\n"
+    """QuickBooks Online (section 5, 8): US dates, terms, the period as memo and service
+    date (an R15 adjustment's own month), credit memos as a by-hand sheet, positive."""
+    manifest = exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE,
+                                      ExportConfig())
+    assert (tmp_path / "quickbooks_invoices.csv").read_text() == QBO_HEAD + (
+        'INV-202605-00001,"Acme, Inc.",05/31/2026,06/30/2026,Net 30,Support 2026-05,'
+        'Support subscription,"remote_payroll ""8"", x 10.00",8,10.00,80.00,,05/31/2026\n'
+        'INV-202605-00001,"Acme, Inc.",05/31/2026,06/30/2026,Net 30,Support 2026-05,'
+        'Training hours,"Training\nsecond line",1.59,250.00,397.50,,05/31/2026\n'
+        "INV-202605-00002,Beta Paving,05/31/2026,06/30/2026,Net 30,Support 2026-05,"
+        "Support subscription,field_reports 16/31 days (prorated: 2 x 12.50 = 25.00 for the "
+        "full month; billed 12.90),1,12.90,12.90,,05/31/2026\n"
+        "INV-202605-00002,Beta Paving,05/31/2026,06/30/2026,Net 30,Support 2026-05,"
+        "Additional incidents (up front),1 incident,1,150.00,150.00,,05/31/2026\n"
     )
     assert (tmp_path / "quickbooks_credit_memos.csv").read_text() == (
-        "CreditMemoNo,Customer,CreditMemoDate,Item(Product/Service),ItemDescription,"
-        "ItemQuantity,ItemRate,ItemAmount\n"
-        "CN-202605-00001,Echo LLC,05/31/2026,Support subscription,pay_stubs,2,-12.50,-25.00\n"
-        "CN-202605-00001,Echo LLC,05/31/2026,Prior period adjustment,Correction 2026-04,1,"
-        "500.00,500.00\n"
+        "CreditMemoNo,Customer,CreditMemoDate,Memo,Item(Product/Service),ItemDescription,"
+        "ItemQuantity,ItemRate,ItemAmount,ItemTaxCode,ServiceDate\n"
+        "CN-202605-00001,Echo LLC,05/31/2026,Support 2026-05,Support subscription,pay_stubs,2,"
+        "-12.50,-25.00,,05/31/2026\n"
+        "CN-202605-00001,Echo LLC,05/31/2026,Support 2026-05,Prior period adjustment,"
+        "Correction 2026-04,1,500.00,500.00,,04/30/2026\n"
+    )
+    assert manifest["notes"] == [
+        "QuickBooks Online imports no credit memos from a file: enter the 1 credit memo(s) "
+        "of quickbooks_credit_memos.csv by hand (docs/accounting.md)"]
+
+
+def test_xero_files_us_default(tmp_path):
+    """Xero (section 8): MM/DD/YYYY by default (a US organisation), the period in
+    Reference, the credit note in the sales template with its own negative total."""
+    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, ExportConfig())
+    assert (tmp_path / "xero_invoices.csv").read_text() == XERO_HEAD + (
+        '"Acme, Inc.",ap@acme.test,INV-202605-00001,Support 2026-05,05/31/2026,06/30/2026,,'
+        '"remote_payroll ""8"", x 10.00",8,10.00,400,Tax Exempt,USD\n'
+        '"Acme, Inc.",ap@acme.test,INV-202605-00001,Support 2026-05,05/31/2026,06/30/2026,,'
+        '"Training\nsecond line",1.59,250.00,400,Tax Exempt,USD\n'
+        "Beta Paving,,INV-202605-00002,Support 2026-05,05/31/2026,06/30/2026,,field_reports "
+        "16/31 days (prorated: 2 x 12.50 = 25.00 for the full month; billed 12.90),1,12.90,"
+        "400,Tax Exempt,USD\n"
+        "Beta Paving,,INV-202605-00002,Support 2026-05,05/31/2026,06/30/2026,,1 incident,1,"
+        "150.00,400,Tax Exempt,USD\n"
+    )
+    assert (tmp_path / "xero_credit_notes.csv").read_text() == XERO_HEAD + (
+        "Echo LLC,b@echo.test,CN-202605-00001,Support 2026-05,05/31/2026,06/30/2026,,"
+        "pay_stubs,2,12.50,400,Tax Exempt,USD\n"
+        "Echo LLC,b@echo.test,CN-202605-00001,Support 2026-05,05/31/2026,06/30/2026,,"
+        "Correction 2026-04,1,-500.00,400,Tax Exempt,USD\n"
+    )
+    notes = list(csv.DictReader(io.StringIO((tmp_path / "xero_credit_notes.csv").read_text())))
+    assert sum(D(n["Quantity"]) * D(n["UnitAmount"]) for n in notes) == D("-475.00")
+
+
+def test_non_us_profile_from_settings(tmp_path, monkeypatch):
+    """A non-US organisation (section 8): DD/MM/YYYY, its own account code, tax type,
+    items and terms label from settings.toml and the environment; QuickBooks switched off
+    writes no QuickBooks file."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.toml").write_text(
+        '[billing]\npayment_terms_label = "{days} days"\n'
+        '[quickbooks]\nenabled = false\n'
+        '[xero]\ndate_format = "DD/MM/YYYY"\naccount_code = "200"\n'
+        '[xero.items]\ntraining_hours = "TRN"\n')
+    monkeypatch.setenv("SUPPORT_BILLING_XERO__TAX_TYPE", "No VAT")
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = exporters.write_export(out, "2026-05", INVOICES, LINES, GATE,
+                                      ExportConfig.from_home(home))
+    assert [f["name"] for f in manifest["files"]] == [
+        "invoices.csv", "invoice_lines.csv", "xero_invoices.csv", "xero_credit_notes.csv"]
+    assert manifest["notes"] == []
+    assert (out / "xero_credit_notes.csv").read_text() == XERO_HEAD + (
+        "Echo LLC,b@echo.test,CN-202605-00001,Support 2026-05,31/05/2026,30/06/2026,,"
+        "pay_stubs,2,12.50,200,No VAT,USD\n"
+        "Echo LLC,b@echo.test,CN-202605-00001,Support 2026-05,31/05/2026,30/06/2026,,"
+        "Correction 2026-04,1,-500.00,200,No VAT,USD\n"
+    )
+    assert (out / "xero_invoices.csv").read_text() == XERO_HEAD + (
+        '"Acme, Inc.",ap@acme.test,INV-202605-00001,Support 2026-05,31/05/2026,30/06/2026,,'
+        '"remote_payroll ""8"", x 10.00",8,10.00,200,No VAT,USD\n'
+        '"Acme, Inc.",ap@acme.test,INV-202605-00001,Support 2026-05,31/05/2026,30/06/2026,TRN,'
+        '"Training\nsecond line",1.59,250.00,200,No VAT,USD\n'
+        "Beta Paving,,INV-202605-00002,Support 2026-05,31/05/2026,30/06/2026,,field_reports "
+        "16/31 days (prorated: 2 x 12.50 = 25.00 for the full month; billed 12.90),1,12.90,"
+        "200,No VAT,USD\n"
+        "Beta Paving,,INV-202605-00002,Support 2026-05,31/05/2026,30/06/2026,,1 incident,1,"
+        "150.00,200,No VAT,USD\n"
     )
 
 
-def test_xero_files_and_config(tmp_path, monkeypatch):
+def test_quickbooks_non_us_dates_terms_and_tax_code(tmp_path):
+    """QuickBooks with DD/MM/YYYY, a terms label and a tax code from settings (section 8);
+    the adjustment's service date is the month it corrects."""
+    config = ExportConfig(quickbooks_date_format="DD/MM/YYYY", terms_label="{days} days",
+                          quickbooks_tax_type="NON", xero=False)
+    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, config)
+    assert (tmp_path / "quickbooks_invoices.csv").read_text().split("\n")[5] == (
+        "INV-202605-00002,Beta Paving,31/05/2026,30/06/2026,30 days,Support 2026-05,"
+        "Additional incidents (up front),1 incident,1,150.00,150.00,NON,31/05/2026")
+    assert (tmp_path / "quickbooks_credit_memos.csv").read_text().split("\n")[2] == (
+        "CN-202605-00001,Echo LLC,31/05/2026,Support 2026-05,Prior period adjustment,"
+        "Correction 2026-04,1,500.00,500.00,NON,30/04/2026")
+    assert not (tmp_path / "xero_invoices.csv").exists()
+
+
+def test_legacy_env_vars_still_set_xero(tmp_path, monkeypatch):
+    """The variables of earlier versions keep working (section 8)."""
+    monkeypatch.setenv("SUPPORT_BILLING_HOME", str(tmp_path))
     monkeypatch.setenv("SUPPORT_BILLING_XERO_ACCOUNT_CODE", "4100")
     monkeypatch.setenv("SUPPORT_BILLING_XERO_TAX_TYPE", "No VAT")
-    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE)
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "xero_invoices.csv").read_text())))
-    assert list(rows[0]) == exporters.XERO_INVOICE_HEADER
-    assert [(r["ContactName"], r["EmailAddress"], r["InvoiceNumber"], r["Reference"],
-             r["InvoiceDate"], r["DueDate"], r["Quantity"], r["UnitAmount"],
-             r["AccountCode"], r["TaxType"], r["Currency"]) for r in rows] == [
-        ("Acme, Inc.", "ap@acme.test", "INV-202605-00001", "Support 2026-05", "31/05/2026",
-         "30/06/2026", "8", "10.00", "4100", "No VAT", "USD"),
-        ("Acme, Inc.", "ap@acme.test", "INV-202605-00001", "Support 2026-05", "31/05/2026",
-         "30/06/2026", "1.59", "250.00", "4100", "No VAT", "USD"),
-        ("Beta Paving", "", "INV-202605-00002", "Support 2026-05", "31/05/2026", "30/06/2026",
-         "1", "12.90", "4100", "No VAT", "USD"),
-        ("Beta Paving", "", "INV-202605-00002", "Support 2026-05", "31/05/2026", "30/06/2026",
-         "1", "150.00", "4100", "No VAT", "USD"),
+    config = ExportConfig.from_env()
+    assert (config.xero_account_code, config.xero_tax_type) == ("4100", "No VAT")
+
+
+def _many(n: int) -> tuple[list[dict], list[dict]]:
+    """n invoices of 2 lines each."""
+    invoices, lines = [], []
+    for i in range(1, n + 1):
+        number = f"INV-202605-{i:05d}"
+        invoices.append(invoice(number, "invoice", f"C{i}", f"C{i}", f"C{i}", "30.00", 2))
+        lines += [line(number, 1, f"C{i}", "support_subscription", "s", "2.00", "10.00",
+                       "20.00", "S", "R7"),
+                  line(number, 2, f"C{i}", "support_subscription", "t", "1.00", "10.00",
+                       "10.00", "S2", "R7")]
+    return invoices, lines
+
+
+def test_split_into_parts_never_splitting_an_invoice(tmp_path):
+    """Section 5, 8: over the per-import limit a file is split into numbered parts, each
+    in the manifest; an invoice's lines stay in one part."""
+    invoices, lines = _many(5)
+    config = ExportConfig(xero_max_invoices=2, quickbooks_max_invoices=100,
+                          quickbooks_max_rows=5)
+    manifest = exporters.write_export(tmp_path, "2026-05", invoices, lines, GATE, config)
+    entries = {f["name"]: f for f in manifest["files"]}
+    assert [(n, e["rows"], e.get("part"), e.get("parts")) for n, e in entries.items()
+            if n.startswith(("xero_inv", "quickbooks_inv"))] == [
+        ("quickbooks_invoices_part-001.csv", 4, 1, 3),
+        ("quickbooks_invoices_part-002.csv", 4, 2, 3),
+        ("quickbooks_invoices_part-003.csv", 2, 3, 3),
+        ("xero_invoices_part-001.csv", 4, 1, 3),
+        ("xero_invoices_part-002.csv", 4, 2, 3),
+        ("xero_invoices_part-003.csv", 2, 3, 3),
     ]
-    notes = list(csv.DictReader(io.StringIO((tmp_path / "xero_credit_notes.csv").read_text())))
-    assert list(notes[0]) == exporters.XERO_CREDIT_NOTE_HEADER
-    assert [(n["CreditNoteNumber"], n["CreditNoteDate"], n["Quantity"], n["UnitAmount"])
-            for n in notes] == [("CN-202605-00001", "31/05/2026", "2", "-12.50"),
-                                ("CN-202605-00001", "31/05/2026", "1", "500.00")]
-    assert sum(D(n["Quantity"]) * D(n["UnitAmount"]) for n in notes) == D("475.00")
+    assert not (tmp_path / "xero_invoices.csv").exists()
+    assert (tmp_path / "xero_invoices_part-003.csv").read_text() == XERO_HEAD + (
+        "C5,,INV-202605-00005,Support 2026-05,05/31/2026,06/30/2026,,s,2,10.00,400,"
+        "Tax Exempt,USD\n"
+        "C5,,INV-202605-00005,Support 2026-05,05/31/2026,06/30/2026,,t,1,10.00,400,"
+        "Tax Exempt,USD\n")
+    for e in entries.values():
+        assert e["sha256"] == hashlib.sha256((tmp_path / e["name"]).read_bytes()).hexdigest()
+    assert "xero_credit_notes.csv" in entries  # under the limit: one file, no part
 
 
 def test_defaults_and_determinism(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORT_BILLING_HOME", str(tmp_path / "nohome"))
     monkeypatch.delenv("SUPPORT_BILLING_XERO_ACCOUNT_CODE", raising=False)
     monkeypatch.delenv("SUPPORT_BILLING_XERO_TAX_TYPE", raising=False)
     assert ExportConfig.from_env() == ExportConfig()
@@ -174,9 +290,24 @@ def test_defaults_and_determinism(tmp_path, monkeypatch):
     exporters.write_export(a, "2026-05", INVOICES, LINES, GATE)
     exporters.write_export(b, "2026-05", list(reversed(INVOICES)), list(reversed(LINES)), GATE)
     assert exporters.folders_match(a, b) == []
-    assert ",200,Tax Exempt,USD\n" in (a / "xero_invoices.csv").read_text()
+    assert ",400,Tax Exempt,USD\n" in (a / "xero_invoices.csv").read_text()
     (b / "invoices.csv").write_text("changed")
     assert exporters.folders_match(a, b) == ["invoices.csv"]
+
+
+def test_a_lone_cr_is_quoted(tmp_path):
+    """Section 5 (RFC 4180): a customer name ending in CR is quoted, so a strict reader
+    finds the rows the manifest counts."""
+    invoices = [{**INVOICES[1], "customer_name": "Beta\r", "accounting_ref": "Beta\r"}]
+    lines = [ln for ln in LINES if ln["invoice_number"] == "INV-202605-00002"]
+    manifest = exporters.write_export(tmp_path, "2026-05", invoices, lines, GATE,
+                                      ExportConfig())
+    assert (tmp_path / "invoices.csv").read_bytes().split(b"\n")[1] == (
+        b'INV-202605-00002,invoice,B,"Beta\r","Beta\r",2026-05,2026-05-31,2026-06-30,USD,'
+        b"162.90,2")
+    for f in manifest["files"]:
+        with open(tmp_path / f["name"], newline="", encoding="utf-8") as fh:
+            assert len(list(csv.reader(fh))) - 1 == f["rows"]
 
 
 def test_empty_month_has_headers_only(tmp_path):
@@ -198,3 +329,45 @@ def test_prepaid_report(tmp_path):
         "2026-05,A,PB-A2,1.25,0.00,INV-202605-00001\n"
         "2026-05,D,PB-D1,2.00,3.00,\n")
     assert [p.name for p in path.parent.iterdir()] == ["prepaid_2026-05.csv"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), max_size=30), max_docs=st.integers(1, 8),
+       max_rows=st.none() | st.integers(1, 10))
+def test_split_parts_keeps_documents_whole_and_within_limits(sizes, max_docs, max_rows):
+    """Section 5, 8: parts hold at most max_docs documents and max_rows rows (a document
+    larger than max_rows alone in its part), in order, each document in one part."""
+    rows = [(f"line {d}.{k}\n", f"DOC-{d}") for d, n in enumerate(sizes) for k in range(n)]
+    parts = split_parts(rows, max_docs, max_rows)
+    assert [r for part in parts for r in part] == rows
+    for part in parts:
+        docs = list(dict.fromkeys(group for _, group in part))
+        assert len(docs) <= max_docs
+        if max_rows is not None and len(part) > max_rows:
+            assert len(docs) == 1
+    owners = {}
+    for i, part in enumerate(parts):
+        for _, group in part:
+            assert owners.setdefault(group, i) == i
+    if rows:  # no part could take the next document's first rows
+        for a, b in zip(parts, parts[1:]):
+            first = [r for r in b if r[1] == b[0][1]]
+            assert len({g for _, g in a}) == max_docs or (
+                max_rows is not None and len(a) + len(first) > max_rows)
+
+
+def test_run_summary_names_the_credit_memos_to_enter_by_hand(capsys):
+    """Section 8: where a system cannot import credit notes, the run summary says so."""
+    from support_billing import billing
+
+    stats = {"invoices": 2, "credit_notes": 1, "total_billed": "165.40",
+             "overage_incidents": 0, "hours_billed": "1.59", "rejected_rows_waiting": 0,
+             "rows_held": 0}
+    exported = {"status": "published", "stats": stats, "folder": "exports/2026-05",
+                "prepaid_report": "reports/prepaid_2026-05.csv",
+                "notes": [exporters.QBO_BY_HAND.format(n=1)]}
+    billing._summary("2026-05", False, exported, {"hourly_work_without_hours": 0,
+                                                  "report_md": "q.md"}, None)
+    assert ("  note: QuickBooks Online imports no credit memos from a file: enter the 1 "
+            "credit memo(s) of quickbooks_credit_memos.csv by hand (docs/accounting.md)\n"
+            ) in capsys.readouterr().out

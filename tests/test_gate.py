@@ -73,7 +73,7 @@ def test_a_correct_month_passes():
     assert result.summary() == {
         "suites": ["invoices", "invoice_lines", "incident_reconciliation"], "success": True}
     checks = [c for s in result.report["suites"] for c in s["checks"]]
-    assert len(checks) == 33 and all(c["success"] for c in checks)
+    assert len(checks) == 35 and all(c["success"] for c in checks)
 
 
 def test_many_faults_are_each_named():
@@ -274,13 +274,15 @@ def test_frames_are_typed_never_float_or_object():
              for name, (frame, _) in frames.items()}
     assert kinds["invoices"] == {
         "customer_known": "bool", "total_minus_sum_of_lines_cents": "int64",
-        "line_count_minus_lines": "int64", "has_non_zero_line": "bool"}
+        "line_count_minus_lines": "int64", "has_non_zero_line": "bool",
+        "text_cells_formula_safe": "bool"}
     assert kinds["invoice_lines"] == {
         "invoice_known": "bool", "line_number": "int64", "expected_line_number": "int64",
         "customer_matches_invoice": "bool", "quantity_cents": "int64",
         "incident_quantity_whole": "boolean", "non_adjustment_amount_cents": "Int64",
         "unit_price_in_force": "boolean", "one_rate_per_customer": "boolean",
-        "amount_consistent": "boolean", "adjustment_well_formed": "boolean"}
+        "amount_consistent": "boolean", "adjustment_well_formed": "boolean",
+        "text_cells_formula_safe": "bool"}
     assert kinds["incident_reconciliation"] == {
         "upfront_quantity_invoiced": "object", "upfront_incidents_in_ledger": "int64",
         "invoiced_minus_ledger": "int64"}
@@ -317,6 +319,7 @@ CUSTOMER = LINES_ + "line customer = invoice customer"
 RULE = LINES_ + "rule matches line type (1 rows)"
 AMOUNT = LINES_ + "amount = quantity x unit price (support fee: at most, prorated) (1 rows)"
 LEDGER = REC_ + "up-front incident charges reconcile with the incident ledger (1 rows)"
+FORMULA = "text cells: none begins with =, +, - or @, which a spreadsheet runs (1 rows)"
 # A defect the warehouse's column types can hold, and every check it fails (in order).
 SEEDED = [
     (lambda i: i.invoices[1].update(invoice_number=None),
@@ -374,6 +377,16 @@ SEEDED = [
      [LINES_ + "adjustment lines: quantity 1, unit price = amount, earlier month, source_ref "
       "M:<invoice>:T (1 rows)"]),
     (lambda i: i.upfront_ledger.update(B=0), [LEDGER]),
+    # R-IN6, section 5: text a spreadsheet would run as a formula (negative amounts such as
+    # the credit note's -500.00 are numbers and pass)
+    (lambda i: i.invoices[1].update(customer_name='=HYPERLINK("http://x","y")'),
+     [INV_ + "invoice " + FORMULA]),
+    (lambda i: i.invoices[0].update(accounting_ref="@SUM(A1)"),
+     [INV_ + "invoice " + FORMULA]),
+    (lambda i: i.lines[1].update(description="+1 training hour"),
+     [LINES_ + "line " + FORMULA]),
+    (lambda i: i.lines[6].update(description="-500.00 correction"),
+     [LINES_ + "line " + FORMULA]),
 ]
 
 
@@ -417,7 +430,7 @@ def test_every_check_has_a_seeded_defect():
              for _, expected, *_ in SEEDED + UNREPRESENTABLE for f in expected}
     checks = {e["meta"]["check"].split(" (")[0] for name in gate.SUITES
               for e in gate.load_suite_dict(name, "2026-05")["expectations"]}
-    assert len(checks) == 33 and checks <= named
+    assert len(checks) == 35 and checks <= named
 
 
 def test_a_sub_cent_difference_is_never_rounded_into_a_pass():

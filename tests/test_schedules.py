@@ -171,11 +171,11 @@ def test_a_bad_approval_value_is_a_usage_error_naming_the_key(home: Path, monkey
     (home / "settings.toml").write_text('[billing]\napproval = "sometimes"\n', encoding="utf-8")
     assert schedules.run_scheduled_billing(home) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: billing.approval in ") and "'sometimes'" in err
+    assert err.startswith("error: settings.toml: billing.approval: ") and "'sometimes'" not in err
     monkeypatch.setenv(schedules.APPROVAL_ENV, "never")
     assert schedules.run_scheduled_billing(home) == 2
-    assert capsys.readouterr().err == (
-        "error: SUPPORT_BILLING_BILLING__APPROVAL: 'never' is not one of required, auto\n")
+    err = capsys.readouterr().err
+    assert err.startswith("error: SUPPORT_BILLING_BILLING__APPROVAL: billing.approval: ")
 
 
 def _fake_billing(calls: list):

@@ -240,7 +240,8 @@ def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            manifest = exporters.write_export_from(con, tmp, period, gate["summary"])
+            manifest = exporters.write_export_from(
+                con, tmp, period, gate["summary"], exporters.ExportConfig.from_home(home_p))
             _fsync_dir(tmp)
             status = "published"
             if target.exists():
@@ -276,6 +277,7 @@ def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
         "grand_total": manifest["grand_total"],
         "prepaid_report": str(prepaid),
         "stats": stats,
+        "notes": manifest.get("notes", []),
     }
 
 
@@ -441,6 +443,8 @@ def _summary(period: str, preview: bool, exported: dict, gate: dict, finalized) 
         f"(listed in {exported['rejected_rows']})   "
         f"hourly_work tickets without hours: {gate['hourly_work_without_hours']}")
     say(f"  files: {exported['folder']}")
+    for note in exported.get("notes", []):  # what the accounting import cannot do (sec. 8)
+        say(f"  note: {note}")
     say(f"  reports: {gate['report_md']}, {exported['prepaid_report']}")
     say(f"  review page: {exported['review_page']}"
         + (f"   draft: {exported['draft']}" if exported.get("draft") else ""))
@@ -453,6 +457,13 @@ def cli_bill(home: Path, period: str | None, preview: bool, yes: bool = False,
     try:
         period = periods.parse_period(period) if period is not None else periods.previous_period()
     except periods.PeriodError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .settings import SettingsError, load_settings
+
+    try:  # a bad settings.toml is a usage error before anything runs (section 8)
+        load_settings(home)
+    except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not preview and not periods.has_ended(period):

@@ -164,6 +164,25 @@ def approve(
     raise typer.Exit(cli_approve(State.home, period, yes))
 
 
+@app.command()
+def verify(
+    path: Path = typer.Argument(
+        ..., help="An export folder, e.g. exports/2026-05 (here, or under HOME)."),
+) -> None:
+    """Check an export folder against its manifest.json before importing it (section 5)."""
+    from .verify import cli_verify
+
+    raise typer.Exit(cli_verify(path, State.home))
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Print the settings in force and where each came from (section 8)."""
+    from .settings import cli_settings
+
+    raise typer.Exit(cli_settings(State.home))
+
+
 def main() -> None:
     # Without PREFECT_API_URL every flow run starts Prefect's temporary server; on a busy
     # machine its default 20 s startup limit is too tight (seen here), so allow more.
@@ -178,7 +197,7 @@ def main() -> None:
     except Exception as exc:  # one clear line, never a bare traceback
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         typer.echo(f"error: {message}", err=True)
-        sys.exit(1)
+        sys.exit(2 if getattr(exc, "exit_code", None) == 2 else 1)  # settings: usage error
 
 
 if __name__ == "__main__":

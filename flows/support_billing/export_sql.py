@@ -25,12 +25,10 @@ def money(expr: str) -> str:
     return f"cast(cast(coalesce({expr}, 0) as decimal(38, 2)) as varchar)"
 
 
-def us_date(expr: str) -> str:
-    return f"strftime({expr}, '%m/%d/%Y')"
-
-
-def uk_date(expr: str) -> str:
-    return f"strftime({expr}, '%d/%m/%Y')"
+def dated(expr: str, system: str) -> str:
+    """A date in the accounting system's format from the settings (section 8):
+    ``$quickbooks_date`` / ``$xero_date`` are strftime patterns."""
+    return f"strftime({expr}, ${system}_date)"
 
 
 # Incidents (and adjustments) as whole numbers, hours with 2 decimals (section 5); a
@@ -105,9 +103,10 @@ ROW_TABLES = {
 
 # ---------------------------------------------------------------- the month, prepared
 def export_prelude(source: Source) -> str:
-    """CTEs shared by the six files and the manifest. Parameters: the source's, plus
-    ``$item_types``/``$item_names`` (ExportConfig.items) and ``$account_code``,
-    ``$tax_type`` (Xero)."""
+    """CTEs shared by the files and the manifest. Parameters: the source's, plus
+    ``$item_types``/``$item_names`` (QuickBooks items), ``$xero_item_names`` (Xero item
+    codes, same order), ``$account_code``, ``$tax_type`` (Xero), ``$qbo_tax_type``,
+    ``$terms_label`` and the date patterns (``exporters._config_params``)."""
     return f"""
 with month_invoices as ({source.invoices}),
 month_lines as ({source.lines}),
@@ -130,6 +129,14 @@ accounting as (
            coalesce(list_element(cast($item_names as varchar[]),
                                  list_position(cast($item_types as varchar[]), l.line_type)),
                     l.line_type) as item,
+           coalesce(list_element(cast($xero_item_names as varchar[]),
+                                 list_position(cast($item_types as varchar[]), l.line_type)),
+                    '') as xero_item,
+           -- the period the line bills: an R15 adjustment's own month, else the invoice's
+           -- (QuickBooks service date, section 8)
+           coalesce(last_day(try_strptime(l.adjusts_period || '-01', '%Y-%m-%d')),
+                    d.invoice_date) as service_date,
+           'Support ' || d.period as period_label,
            coalesce(l.description, '') as description,
            l.quantity_text,
            coalesce(l.unit_price, 0) as unit_price,
@@ -161,11 +168,15 @@ accounting_lines as (
 @dataclass(frozen=True)
 class FileSql:
     """One file: a SELECT over the prelude's CTEs whose columns are named as the file's
-    header (plus sort columns), and the order of its rows."""
+    header (plus sort columns), and the order of its rows. ``group``: the column whose
+    rows stay together when the file is split into parts (a document's lines, section 5).
+    ``system``: the accounting system whose setting switches the file on (section 8)."""
 
     name: str
     select: str
     order_by: str
+    group: str | None = None
+    system: str | None = None
 
 
 INVOICES_CSV = FileSql("invoices.csv", f"""
@@ -192,47 +203,56 @@ INVOICE_LINES_CSV = FileSql("invoice_lines.csv", f"""
 
 QUICKBOOKS_INVOICES_CSV = FileSql("quickbooks_invoices.csv", f"""
     select invoice_number as "InvoiceNo", accounting_ref as "Customer",
-           {us_date('invoice_date')} as "InvoiceDate", {us_date('due_date')} as "DueDate",
-           'Net ' || cast(due_date - invoice_date as varchar) as "Terms",
+           {dated('invoice_date', 'quickbooks')} as "InvoiceDate",
+           {dated('due_date', 'quickbooks')} as "DueDate",
+           replace($terms_label, '{{days}}', cast(due_date - invoice_date as varchar))
+               as "Terms",
+           period_label as "Memo",
            item as "Item(Product/Service)", item_description as "ItemDescription",
            item_quantity as "ItemQuantity", {money('rate')} as "ItemRate",
-           {money('amount')} as "ItemAmount",
+           {money('amount')} as "ItemAmount", $qbo_tax_type as "ItemTaxCode",
+           {dated('service_date', 'quickbooks')} as "ServiceDate",
            line_number as line_order
     from accounting_lines
-    where document_type = 'invoice'""", '"InvoiceNo", line_order')
+    where document_type = 'invoice'""", '"InvoiceNo", line_order', '"InvoiceNo"', "quickbooks")
 
-# Credit notes as the system's credit notes: the lines turned positive (sign flipped).
+# QuickBooks Online (US) imports no credit memos from a file (docs/accounting.md): this is
+# the sheet finance enters them from by hand, in the form's own terms (positive amounts).
 QUICKBOOKS_CREDIT_MEMOS_CSV = FileSql("quickbooks_credit_memos.csv", f"""
     select invoice_number as "CreditMemoNo", accounting_ref as "Customer",
-           {us_date('invoice_date')} as "CreditMemoDate",
+           {dated('invoice_date', 'quickbooks')} as "CreditMemoDate",
+           period_label as "Memo",
            item as "Item(Product/Service)", item_description as "ItemDescription",
            item_quantity as "ItemQuantity", {money('-rate')} as "ItemRate",
-           {money('-amount')} as "ItemAmount",
+           {money('-amount')} as "ItemAmount", $qbo_tax_type as "ItemTaxCode",
+           {dated('service_date', 'quickbooks')} as "ServiceDate",
            line_number as line_order
     from accounting_lines
-    where document_type = 'credit_note'""", '"CreditMemoNo", line_order')
+    where document_type = 'credit_note'""", '"CreditMemoNo", line_order', '"CreditMemoNo"',
+    "quickbooks")
 
-XERO_INVOICES_CSV = FileSql("xero_invoices.csv", f"""
+# Xero's sales invoice template; the period in Reference (section 8).
+XERO_INVOICE_SELECT = f"""
     select accounting_ref as "ContactName", email as "EmailAddress",
-           invoice_number as "InvoiceNumber", 'Support ' || period as "Reference",
-           {uk_date('invoice_date')} as "InvoiceDate", {uk_date('due_date')} as "DueDate",
+           invoice_number as "InvoiceNumber", period_label as "Reference",
+           {dated('invoice_date', 'xero')} as "InvoiceDate",
+           {dated('due_date', 'xero')} as "DueDate",
+           xero_item as "InventoryItemCode",
            item_description as "Description", item_quantity as "Quantity",
            {money('rate')} as "UnitAmount", account_code as "AccountCode",
            tax_type as "TaxType", currency_text as "Currency",
            line_number as line_order
-    from accounting_lines
-    where document_type = 'invoice'""", '"InvoiceNumber", line_order')
+    from accounting_lines"""
 
-XERO_CREDIT_NOTES_CSV = FileSql("xero_credit_notes.csv", f"""
-    select accounting_ref as "ContactName", email as "EmailAddress",
-           invoice_number as "CreditNoteNumber", 'Support ' || period as "Reference",
-           {uk_date('invoice_date')} as "CreditNoteDate",
-           item_description as "Description", item_quantity as "Quantity",
-           {money('-rate')} as "UnitAmount", account_code as "AccountCode",
-           tax_type as "TaxType", currency_text as "Currency",
-           line_number as line_order
-    from accounting_lines
-    where document_type = 'credit_note'""", '"CreditNoteNumber", line_order')
+XERO_INVOICES_CSV = FileSql(
+    "xero_invoices.csv", XERO_INVOICE_SELECT + "\n    where document_type = 'invoice'",
+    '"InvoiceNumber", line_order', '"InvoiceNumber"', "xero")
+
+# Credit notes in the same template with the document's own (negative) total: Xero's
+# sales import makes a document whose total is negative a credit note.
+XERO_CREDIT_NOTES_CSV = FileSql(
+    "xero_credit_notes.csv", XERO_INVOICE_SELECT + "\n    where document_type = 'credit_note'",
+    '"InvoiceNumber", line_order', '"InvoiceNumber"', "xero")
 
 EXPORT_FILES_SQL = (
     INVOICES_CSV, INVOICE_LINES_CSV, QUICKBOOKS_INVOICES_CSV, QUICKBOOKS_CREDIT_MEMOS_CSV,
@@ -277,29 +297,50 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def rendered_rows_sql(prelude: str, file: FileSql, header: list[str]) -> str:
-    """The file's rows in order, each as ``(text, plain)``.
+def csv_field(expr: str) -> str:
+    """One field as RFC 4180 writes it (section 5): quoted, its quotes doubled, when it
+    holds a comma, a quote, CR or LF; NULL empty. A lone CR is quoted too (Python's
+    csv.writer with a ``\\n`` terminator would not quote it)."""
+    return (f"case when {expr} is null then '' "
+            f"when contains({expr}, ',') or contains({expr}, '\"') "
+            f"or contains({expr}, chr(10)) or contains({expr}, chr(13)) "
+            f"then '\"' || replace({expr}, '\"', '\"\"') || '\"' else {expr} end")
 
-    A row none of whose fields holds a comma, a quote, ``\\n`` or ``\\r`` is one that
-    ``csv.writer(quoting=QUOTE_MINIMAL)`` writes as its fields joined by commas: SQL joins
-    it (``plain``; ``text`` is the line with its ``\\n``, NULL fields empty as csv writes
-    None). Any other row comes back as the JSON array of its fields (``text``, not
-    ``plain``) for csv.writer itself to quote. One varchar column keeps the fetch cheap."""
-    cols = ", ".join(_ident(h) for h in header)
-    joined = ", ',', ".join(_ident(h) for h in header)
+
+def rendered_rows_sql(prelude: str, file: FileSql, header: list[str]) -> str:
+    """The file's rows in order, each as ``(line, group)``: ``line`` the CSV record with
+    its ``\\n`` (RFC 4180 quoting done here, the one place that decides it), ``group``
+    the value of the file's ``group`` column (NULL when it has none)."""
+    cols = [_ident(h) for h in header]
+    quoted = ", ',', ".join(csv_field(c) for c in cols)
+    plain = ", ',', ".join(cols)  # concat() writes NULL as empty, as csv_field does
+    group = file.group or "null"
+    # Most rows hold no character that needs quoting: one test over the whole row spares
+    # them the per-field CASE (the same bytes either way).
     return f"""{prelude},
 file_rows as ({file.select}
 ),
-texts as (
-    select *, concat({cols}) as _all_text, concat({joined}, chr(10)) as _line
-    from file_rows
-),
 checked as (
-    select *, not (contains(_all_text, ',') or contains(_all_text, '"')
-                   or contains(_all_text, chr(10)) or contains(_all_text, chr(13))) as _plain
-    from texts
+    select *, concat({", ".join(cols)}) as _all_text
+    from file_rows
 )
-select case when _plain then _line else cast(to_json([{cols}]) as varchar) end as text,
-       _plain as plain
+select case
+           when contains(_all_text, ',') or contains(_all_text, '"')
+                or contains(_all_text, chr(10)) or contains(_all_text, chr(13))
+               then concat({quoted}, chr(10))
+           else concat({plain}, chr(10))
+       end as line,
+       cast({group} as varchar) as part_group
 from checked
 order by {file.order_by}"""
+
+
+def csv_line(fields: list[str]) -> str:
+    """A record of plain Python strings quoted as ``csv_field`` quotes in SQL (the
+    headers): the same RFC 4180 rule."""
+    def one(value: str) -> str:
+        if any(c in value for c in ',"\n\r'):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    return ",".join(one(f) for f in fields) + "\n"

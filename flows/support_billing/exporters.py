@@ -1,9 +1,10 @@
 """Export writers: the month's files (SPEC section 5) and the prepaid report (R14).
 
-Every field is formatted and every file ordered in DuckDB SQL (``export_sql.py``); this
-module only turns those rows into CSV bytes, hashes them and writes the manifest. Every
-file is UTF-8, ``\\n`` line endings, sorted, with no run timestamps inside, so the same
-inputs give byte-identical files.
+Every field is formatted, quoted (RFC 4180) and every file ordered in DuckDB SQL
+(``export_sql.py``); this module only joins those records, cuts an accounting file over
+its system's limit into parts (``export_profiles.py``), hashes and writes them and the
+manifest. Every file is UTF-8, ``\\n`` line endings, sorted, with no run timestamps
+inside, so the same inputs give byte-identical files.
 
 Two entry points share that SQL:
 - ``write_export_from(con, folder, period, gate)`` reads ``main.invoices`` and
@@ -14,20 +15,20 @@ Likewise ``write_prepaid_report_from`` / ``write_prepaid_report``.
 
 Files in ``exports/YYYY-MM/``:
 - ``invoices.csv``, ``invoice_lines.csv``: the documents and lines as computed (R14).
-- ``quickbooks_invoices.csv``, ``quickbooks_credit_memos.csv``: QuickBooks Online import.
-- ``xero_invoices.csv``, ``xero_credit_notes.csv``: Xero sales invoice / credit note import.
-- ``manifest.json``: names, row counts and sha256 of the files above, counts, totals, gate.
+- ``quickbooks_invoices.csv`` (QuickBooks Online import), ``quickbooks_credit_memos.csv``
+  (entered by hand: QuickBooks Online imports no credit memos), when QuickBooks is enabled.
+- ``xero_invoices.csv``, ``xero_credit_notes.csv``: Xero sales import, when enabled.
+- ``<file>_part-NNN.csv``: a file over its system's per-import limit, in parts.
+- ``manifest.json``: names, row counts and sha256 of the files above, counts, totals, gate,
+  and notes for finance (what must be entered by hand).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -35,6 +36,7 @@ from pathlib import Path
 import duckdb
 
 from . import export_sql
+from .export_profiles import DEFAULT_ITEMS, ExportConfig, part_name, split_parts
 
 CENT = Decimal("0.01")
 
@@ -67,35 +69,24 @@ LINES_HEADER = [
     "quantity", "unit_price", "amount", "source_ref", "rule",
 ]
 QBO_INVOICE_HEADER = [
-    "InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Terms", "Item(Product/Service)",
-    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+    "InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Terms", "Memo",
+    "Item(Product/Service)", "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+    "ItemTaxCode", "ServiceDate",
 ]
 QBO_CREDIT_MEMO_HEADER = [
-    "CreditMemoNo", "Customer", "CreditMemoDate", "Item(Product/Service)",
-    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
+    "CreditMemoNo", "Customer", "CreditMemoDate", "Memo", "Item(Product/Service)",
+    "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount", "ItemTaxCode", "ServiceDate",
 ]
 XERO_INVOICE_HEADER = [
     "ContactName", "EmailAddress", "InvoiceNumber", "Reference", "InvoiceDate", "DueDate",
-    "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "Currency",
+    "InventoryItemCode", "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType",
+    "Currency",
 ]
-XERO_CREDIT_NOTE_HEADER = [
-    "ContactName", "EmailAddress", "CreditNoteNumber", "Reference", "CreditNoteDate",
-    "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType", "Currency",
-]
+# Xero imports credit notes through the sales invoice template (a negative total).
+XERO_CREDIT_NOTE_HEADER = XERO_INVOICE_HEADER
 PREPAID_HEADER = [
     "period", "customer_id", "block_id", "hours_taken", "hours_left", "invoice_number",
 ]
-
-DEFAULT_ITEMS = {
-    "support_subscription": "Support subscription",
-    "additional_incident_subscription": "Additional incidents (subscription)",
-    "additional_incident_upfront": "Additional incidents (up front)",
-    "implementation_hours": "Implementation hours",
-    "training_hours": "Training hours",
-    "custom_development_hours": "Custom development hours",
-    "prepaid_hours_deduction": "Prepaid hours",
-    "prior_period_adjustment": "Prior period adjustment",
-}
 
 EXPORT_FILES = (
     "invoices.csv",
@@ -106,22 +97,6 @@ EXPORT_FILES = (
     "xero_credit_notes.csv",
 )
 MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class ExportConfig:
-    """Accounting-system settings; env vars override the defaults."""
-
-    xero_account_code: str = "200"
-    xero_tax_type: str = "Tax Exempt"
-    items: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ITEMS))
-
-    @classmethod
-    def from_env(cls) -> ExportConfig:
-        return cls(
-            xero_account_code=os.environ.get("SUPPORT_BILLING_XERO_ACCOUNT_CODE", "200"),
-            xero_tax_type=os.environ.get("SUPPORT_BILLING_XERO_TAX_TYPE", "Tax Exempt"),
-        )
 
 
 # ---------------------------------------------------------------- single values
@@ -171,25 +146,10 @@ def uk_date(d) -> str:
 
 # ---------------------------------------------------------------- writing
 def render_csv(header: list[str], rows: list[tuple]) -> bytes:
-    """CSV bytes of rows from ``export_sql.rendered_rows_sql``, the same bytes as
-    ``csv.writer`` over every row's fields (tests/test_export_property.py):
-
-    - ``(line, True)``: a row SQL joined with commas. None of its fields holds a comma, a
-      quote, ``\\n`` or ``\\r``, and csv.writer (QUOTE_MINIMAL) writes such fields as
-      they are;
-    - ``(json_fields, False)``: any other row, its fields as a JSON array (DuckDB's
-      ``to_json``, which ``json.loads`` reads back exactly, NULL as None) for csv.writer
-      to quote."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
-    write, writerow, fields = buf.write, writer.writerow, json.loads
-    for text, plain in rows:
-        if plain:
-            write(text)
-        else:
-            writerow(fields(text))
-    return buf.getvalue().encode("utf-8")
+    """CSV bytes: the header, then the records that ``export_sql.rendered_rows_sql``
+    rendered with their RFC 4180 quoting (section 5); every field was decided there."""
+    head = export_sql.csv_line(header)
+    return (head + "".join(row[0] for row in rows)).encode("utf-8")
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -206,6 +166,25 @@ def _write_csv(folder: Path, name: str, header: list[str], rows: list[tuple]) ->
     return {"name": name, "rows": len(rows), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def _write_file(folder: Path, name: str, header: list[str], rows: list[tuple],
+                config: ExportConfig) -> list[dict]:
+    """One file, or its numbered parts when over the system's per-import limits (each
+    part an entry of its own with ``part``, ``parts`` and ``part_of``)."""
+    max_docs, max_rows = config.limits(name)
+    parts = split_parts(rows, max_docs, max_rows) if rows else [[]]
+    if len(parts) == 1:
+        return [_write_csv(folder, name, header, rows)]
+    entries = []
+    # The parts' fsyncs run side by side (a month of 100k invoices is ~1,000 QuickBooks
+    # parts; one after another they cost seconds on a busy disk).
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = pool.map(lambda item: _write_csv(folder, part_name(name, item[0]), header,
+                                                   item[1]), enumerate(parts, start=1))
+        for i, entry in enumerate(written, start=1):
+            entries.append({**entry, "part": i, "parts": len(parts), "part_of": name})
+    return entries
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -216,6 +195,7 @@ def render_json(obj) -> bytes:
 
 # ---------------------------------------------------------------- running the SQL
 def _fetch(con, sql: str, params: dict) -> list[tuple]:
+    params = {k: v for k, v in params.items() if f"${k}" in sql}  # DuckDB refuses extras
     try:
         return con.execute(sql, params).fetchall()
     except duckdb.InvalidInputException as exc:  # error() of a fractional incident count
@@ -225,11 +205,18 @@ def _fetch(con, sql: str, params: dict) -> list[tuple]:
 
 
 def _config_params(config: ExportConfig) -> dict:
+    from .settings import DATE_FORMATS
+
     return {
-        "item_types": list(config.items),
-        "item_names": list(config.items.values()),
+        "item_types": list(DEFAULT_ITEMS),
+        "item_names": [config.items.get(t, t) for t in DEFAULT_ITEMS],
+        "xero_item_names": [config.xero_items.get(t, "") for t in DEFAULT_ITEMS],
         "account_code": config.xero_account_code,
         "tax_type": config.xero_tax_type,
+        "qbo_tax_type": config.quickbooks_tax_type,
+        "terms_label": config.terms_label,
+        "quickbooks_date": DATE_FORMATS[config.quickbooks_date_format],
+        "xero_date": DATE_FORMATS[config.xero_date_format],
     }
 
 
@@ -241,16 +228,25 @@ FILE_HEADERS = {
     "xero_invoices.csv": XERO_INVOICE_HEADER,
     "xero_credit_notes.csv": XERO_CREDIT_NOTE_HEADER,
 }
+QBO_BY_HAND = ("QuickBooks Online imports no credit memos from a file: enter the {n} credit "
+               "memo(s) of quickbooks_credit_memos.csv by hand (docs/accounting.md)")
+
+
+def _specs(config: ExportConfig) -> list:
+    """The files written: section 5's two, and those of each enabled system (section 8)."""
+    enabled = {"quickbooks": config.quickbooks, "xero": config.xero}
+    return [spec for spec in export_sql.EXPORT_FILES_SQL
+            if spec.system is None or enabled[spec.system]]
 
 
 def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dict,
             config: ExportConfig | None) -> dict:
-    """Write the six files (section 5, in EXPORT_FILES order) and the manifest."""
+    """Write the files (section 5, in EXPORT_FILES order) and the manifest."""
     config = config or ExportConfig.from_env()
     folder = Path(folder)
     params = {**source.params, **_config_params(config)}
     prelude = export_sql.export_prelude(source)
-    specs = export_sql.EXPORT_FILES_SQL
+    specs = _specs(config)
     files = []
     # A pipeline: one worker thread runs the files' queries in turn on its own cursor
     # (DuckDB releases the GIL while it computes) while this thread writes, hashes and
@@ -260,15 +256,19 @@ def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dic
             prelude, spec, FILE_HEADERS[spec.name]), params) for spec in specs]
         try:
             for spec, rows in zip(specs, pending, strict=True):
-                files.append(_write_csv(folder, spec.name, FILE_HEADERS[spec.name],
-                                        rows.result()))
+                files += _write_file(folder, spec.name, FILE_HEADERS[spec.name],
+                                     rows.result(), config)
         finally:
             for rows in pending:  # after a failure, the queries not started are dropped
                 rows.cancel()
-    cur = con.execute(prelude + export_sql.MANIFEST_SELECT, params)
+    sql = prelude + export_sql.MANIFEST_SELECT
+    cur = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    notes = []
+    if config.quickbooks and summary["credit_note_count"]:
+        notes.append(QBO_BY_HAND.format(n=summary["credit_note_count"]))
     manifest = {"month": period, "period": period, **summary, "currency": "USD",
-                "files": files, "quality_gate": gate}
+                "files": files, "quality_gate": gate, "notes": notes}
     _write_bytes(folder / MANIFEST, render_json(manifest))
     return manifest
 

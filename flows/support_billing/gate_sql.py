@@ -63,6 +63,13 @@ def _cents_nonzero(x: str) -> str:
     return _away_from_zero(f"({x}) * 100")
 
 
+def _formula_safe(*columns: str) -> str:
+    """R-IN6, section 5: no text cell begins with a character a spreadsheet runs as a
+    formula (``=``, ``+``, ``-``, ``@``). Only text columns: a negative amount such as
+    ``-10.00`` is a number, not text."""
+    return "(" + " and ".join(
+        f"left(coalesce({c}, ''), 1) not in ('=', '+', '-', '@')" for c in columns) + ")"
+
 EXPECTED_RULE = "case line_type " + " ".join(
     f"when '{t}' then '{r}'" for t, r in RULE_OF_LINE_TYPE.items()) + " end"
 
@@ -86,7 +93,8 @@ src_invoices as (
            invoice_number, document_type, customer_id, period, currency,
            total, cast(total as varchar) as total_text, line_count,
            cast(invoice_date as varchar) as invoice_date_text,
-           cast(due_date as varchar) as due_date_text
+           cast(due_date as varchar) as due_date_text,
+           customer_name, accounting_ref, email
     from main.invoices
     where period = $period
 ),
@@ -95,7 +103,8 @@ src_lines as (
            invoice_number, customer_id, line_number, line_type, rule, source_ref,
            adjusts_period, adjusts_line_type, quantity, unit_price, amount,
            cast(amount as varchar) as amount_text,
-           cast(unit_price as varchar) as unit_price_text
+           cast(unit_price as varchar) as unit_price_text,
+           description
     from main.invoice_lines
     where period = $period
 ),
@@ -112,7 +121,8 @@ src_invoices as (
     select seq, invoice_number, document_type, customer_id, period, currency,
            cast(total as decimal(38, 10)) as total, total as total_text,
            cast(line_count as bigint) as line_count,
-           invoice_date as invoice_date_text, due_date as due_date_text
+           invoice_date as invoice_date_text, due_date as due_date_text,
+           customer_name, accounting_ref, email
     from gate_invoices
 ),
 src_lines as (
@@ -121,7 +131,8 @@ src_lines as (
            cast(quantity as decimal(38, 10)) as quantity,
            cast(unit_price as decimal(38, 10)) as unit_price,
            cast(amount as decimal(38, 10)) as amount,
-           amount as amount_text, unit_price as unit_price_text
+           amount as amount_text, unit_price as unit_price_text,
+           description
     from gate_lines
 ),
 src_price_book as (
@@ -199,7 +210,10 @@ select
     left(i.due_date_text, 10) as due_date_text,
     -- R14: due date = invoice date + the payment terms in force on the invoice date
     cast($last_day + cast(trunc(p.terms) as integer) as varchar) as expected_due_date,
-    i.currency
+    i.currency,
+    {_formula_safe("i.invoice_number", "i.document_type", "i.customer_id", "i.customer_name",
+                   "i.accounting_ref", "i.email", "i.period", "i.currency")}
+        as text_cells_formula_safe
 from numbered as i
 cross join prices as p
 left join line_totals as t on t.invoice_number = i.invoice_number
@@ -277,7 +291,9 @@ select
         and coalesce(nullif(l.adjusts_line_type, ''), l.source_type) = l.source_type
         and regexp_matches(l.source_period, '{PERIOD_RE}') and l.source_period < $period
         and l.source_type in {_in(NORMAL_LINE_TYPES)}
-    end as adjustment_well_formed
+    end as adjustment_well_formed,
+    {_formula_safe("l.invoice_number", "l.customer_id", "l.line_type", "l.description",
+                   "l.source_ref", "l.rule")} as text_cells_formula_safe
 from lines as l
 cross join prices as p
 left join invoice_of_number as i on i.invoice_number = l.invoice_number
@@ -370,10 +386,11 @@ def _text(value) -> str | None:
 
 LOADED_TABLES = {  # table -> (columns, all varchar unless typed here)
     "gate_invoices": ("seq bigint", "invoice_number", "document_type", "customer_id", "period",
-                      "currency", "total", "line_count", "invoice_date", "due_date"),
+                      "currency", "total", "line_count", "invoice_date", "due_date",
+                      "customer_name", "accounting_ref", "email"),
     "gate_lines": ("seq bigint", "invoice_number", "customer_id", "line_number", "line_type",
                    "rule", "source_ref", "adjusts_period", "adjusts_line_type", "quantity",
-                   "unit_price", "amount"),
+                   "unit_price", "amount", "description"),
     "gate_price_book": ("price_key", "effective_from", "value"),
     "gate_customers": ("customer_id",),
     "gate_ledger": ("customer_id", "incidents bigint"),

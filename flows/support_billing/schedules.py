@@ -21,13 +21,13 @@ See docs/operations.md.
 
 from __future__ import annotations
 
-import os
 import sys
-import tomllib
 from pathlib import Path
 
 from prefect import flow
 from prefect.states import Completed, Failed
+
+from .settings import SettingsError
 
 TIMEZONE = "America/Denver"
 BILLING_CRON = "0 6 1 * *"
@@ -51,32 +51,15 @@ def monthly_billing_job(home: str):
 
 
 APPROVAL_ENV = "SUPPORT_BILLING_BILLING__APPROVAL"
-APPROVAL_MODES = ("required", "auto")
-SETTINGS_FILE = "settings.toml"
-
-
-class SettingError(ValueError):
-    """A bad ``billing.approval``: a usage error naming the key (SPEC section 8)."""
 
 
 def approval_mode(home: Path | str) -> str:
-    """``billing.approval`` (R17): ``SUPPORT_BILLING_BILLING__APPROVAL`` if set, else
-    ``[billing] approval`` in ``HOME/settings.toml``, else ``"required"``. Any case;
-    another value is a :class:`SettingError` naming the key."""
-    value = os.environ.get(APPROVAL_ENV)
-    source = APPROVAL_ENV
-    if not value:
-        path = Path(home) / SETTINGS_FILE
-        source = f"billing.approval in {path}"
-        try:
-            settings = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingError(f"{path} cannot be read: {exc}") from None
-        value = (settings.get("billing") or {}).get("approval", "required")
-    mode = str(value).strip().lower()
-    if mode not in APPROVAL_MODES:
-        raise SettingError(f"{source}: {value!r} is not one of {', '.join(APPROVAL_MODES)}")
-    return mode
+    """``billing.approval`` (R17, section 8): ``required`` (the default) or ``auto``, from
+    ``HOME/settings.toml`` or ``SUPPORT_BILLING_BILLING__APPROVAL``; a bad value is a
+    :class:`SettingsError` (exit 2) naming the key."""
+    from .settings import load_settings
+
+    return load_settings(Path(home)).billing.approval
 
 
 def review_markdown(result: dict, mode: str) -> str:
@@ -112,7 +95,7 @@ def scheduled_billing_flow(home: str, period: str | None = None):
 
     try:
         mode = approval_mode(home)
-    except SettingError as exc:
+    except SettingsError as exc:
         return Failed(message=str(exc))
     state = billing_flow()(home=home, period=period, preview=mode != "auto",
                            return_state=True)
@@ -190,7 +173,7 @@ def run_scheduled_billing(home: Path, period: str | None = None) -> int:
 
     try:
         approval_mode(home)
-    except SettingError as exc:
+    except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     quiet_prefect_console()

@@ -9,9 +9,7 @@ nothing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +25,7 @@ from support_billing.exporters import (
     XERO_CREDIT_NOTE_HEADER,
     XERO_INVOICE_HEADER,
     ExportConfig,
+    part_name,
 )
 
 CENT = Decimal("0.01")
@@ -83,6 +82,29 @@ def us_date(d) -> str:
 def uk_date(d) -> str:
     d = _as_date(d)
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def formatted(d, date_format: str) -> str:
+    """A date in an accounting system's format (section 8)."""
+    d = _as_date(d)
+    parts = {"MM": f"{d.month:02d}", "DD": f"{d.day:02d}", "YYYY": f"{d.year:04d}"}
+    sep = "-" if "-" in date_format else "/"
+    return sep.join(parts[p] for p in date_format.split(sep))
+
+
+def last_day_of(period: str) -> date:
+    y, m = int(period[:4]), int(period[5:7])
+    nxt = date(y + (m == 12), m % 12 + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1)
+
+
+def service_date(line: dict, inv: dict) -> date:
+    """An R15 adjustment's own month end, else the invoice date (QuickBooks ServiceDate)."""
+    adjusts = line.get("adjusts_period")
+    try:
+        return last_day_of(adjusts) if adjusts else _as_date(inv["invoice_date"])
+    except ValueError:
+        return _as_date(inv["invoice_date"])
 
 
 def text(value) -> str:
@@ -192,25 +214,31 @@ def terms(inv: dict) -> str:
 
 def quickbooks_invoice_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
     rows = []
+    fmt = config.quickbooks_date_format
     for inv, inv_lines in _documents(invoices, lines, "invoice"):
         for ln in inv_lines:
             al = accounting_line(ln, config)
             rows.append([
-                inv["invoice_number"], text(inv["accounting_ref"]), us_date(inv["invoice_date"]),
-                us_date(inv["due_date"]), terms(inv), al.item, al.description, al.quantity,
-                al.rate, al.amount,
+                inv["invoice_number"], text(inv["accounting_ref"]),
+                formatted(inv["invoice_date"], fmt), formatted(inv["due_date"], fmt),
+                config.terms_label.replace("{days}", terms(inv).removeprefix("Net ")),
+                _reference(inv), al.item, al.description, al.quantity, al.rate, al.amount,
+                config.quickbooks_tax_type, formatted(service_date(ln, inv), fmt),
             ])
     return rows
 
 
 def quickbooks_credit_memo_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
     rows = []
+    fmt = config.quickbooks_date_format
     for inv, inv_lines in _documents(invoices, lines, "credit_note"):
         for ln in inv_lines:
             al = accounting_line(ln, config, sign=-1)
             rows.append([
-                inv["invoice_number"], text(inv["accounting_ref"]), us_date(inv["invoice_date"]),
-                al.item, al.description, al.quantity, al.rate, al.amount,
+                inv["invoice_number"], text(inv["accounting_ref"]),
+                formatted(inv["invoice_date"], fmt), _reference(inv), al.item,
+                al.description, al.quantity, al.rate, al.amount, config.quickbooks_tax_type,
+                formatted(service_date(ln, inv), fmt),
             ])
     return rows
 
@@ -219,32 +247,29 @@ def _reference(inv: dict) -> str:
     return f"Support {inv['period']}"
 
 
-def xero_invoice_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
+def _xero_rows(invoices, lines, config: ExportConfig, document_type: str) -> list[list[str]]:
+    """Xero's sales template; a credit note keeps its own (negative) total."""
     rows = []
-    for inv, inv_lines in _documents(invoices, lines, "invoice"):
+    fmt = config.xero_date_format
+    for inv, inv_lines in _documents(invoices, lines, document_type):
         for ln in inv_lines:
             al = accounting_line(ln, config)
             rows.append([
                 text(inv["accounting_ref"]), text(inv.get("email")), inv["invoice_number"],
-                _reference(inv), uk_date(inv["invoice_date"]), uk_date(inv["due_date"]),
+                _reference(inv), formatted(inv["invoice_date"], fmt),
+                formatted(inv["due_date"], fmt), config.xero_items.get(ln["line_type"], ""),
                 al.description, al.quantity, al.rate, config.xero_account_code,
                 config.xero_tax_type, text(inv.get("currency") or "USD"),
             ])
     return rows
 
 
+def xero_invoice_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
+    return _xero_rows(invoices, lines, config, "invoice")
+
+
 def xero_credit_note_rows(invoices, lines, config: ExportConfig) -> list[list[str]]:
-    rows = []
-    for inv, inv_lines in _documents(invoices, lines, "credit_note"):
-        for ln in inv_lines:
-            al = accounting_line(ln, config, sign=-1)
-            rows.append([
-                text(inv["accounting_ref"]), text(inv.get("email")), inv["invoice_number"],
-                _reference(inv), uk_date(inv["invoice_date"]), al.description, al.quantity,
-                al.rate, config.xero_account_code, config.xero_tax_type,
-                text(inv.get("currency") or "USD"),
-            ])
-    return rows
+    return _xero_rows(invoices, lines, config, "credit_note")
 
 
 # ---------------------------------------------------------------- the export folder
@@ -270,42 +295,113 @@ def manifest_summary(period: str, invoices: list[dict]) -> dict:
     }
 
 
+def rfc4180(value: str) -> str:
+    """RFC 4180 (section 5): quoted when it holds a comma, a quote, CR or LF."""
+    if value is None:  # as csv.writer writes None
+        return ""
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def render_csv(header: list[str], rows: list[list[str]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    return "".join(",".join(rfc4180(f) for f in row) + "\n"
+                   for row in [header, *rows]).encode("utf-8")
+
+
+def split(name: str, rows: list[list[str]], config: ExportConfig) -> list[tuple]:
+    """(file name, rows, part, parts): a file over its system's limits in parts of whole
+    documents (column 0 of QuickBooks rows, 2 of Xero rows holds the number)."""
+    if name.startswith("quickbooks_"):
+        key, max_docs, max_rows = 0, config.quickbooks_max_invoices, config.quickbooks_max_rows
+    elif name.startswith("xero_"):
+        key, max_docs, max_rows = 2, config.xero_max_invoices, None
+    else:
+        return [(name, rows, None, None)]
+    docs: list[list] = []
+    for row in rows:
+        if docs and docs[-1][0][key] == row[key]:
+            docs[-1].append(row)
+        else:
+            docs.append([row])
+    parts: list[list] = [[]]
+    count = 0
+    for doc in docs:
+        if count >= max_docs or (max_rows and parts[-1] and len(parts[-1]) + len(doc) > max_rows):
+            parts.append([])
+            count = 0
+        parts[-1].extend(doc)
+        count += 1
+    if len(parts) == 1:
+        return [(name, rows, None, None)]
+    return [(part_name(name, i), part, i, len(parts)) for i, part in enumerate(parts, 1)]
 
 
 def render_json(obj) -> bytes:
     return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def render_export(period: str, invoices: list[dict], lines: list[dict], gate: dict,
-                  config: ExportConfig) -> dict[str, bytes]:
-    """Every file of the export folder, manifest included: name -> bytes."""
+def file_rows(specs, config: ExportConfig):
+    """(file name, header, rows, part, parts, whole file's name) of every file written."""
+    for name, header, all_rows in specs:
+        for file_name, rows, part, parts in split(name, all_rows, config):
+            yield file_name, header, rows, part, parts, name
+
+
+def exported_rows(period: str, invoices: list[dict], lines: list[dict],
+                  config: ExportConfig) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Every CSV of the folder: name -> (header, rows of fields as written)."""
+    out = {}
+    _, specs = _specs(invoices, lines, config)
+    for file_name, header, rows, _, _, _ in file_rows(specs, config):
+        out[file_name] = (header, [[text(f) for f in row] for row in rows])
+    return out
+
+
+def _specs(invoices, lines, config):
     invoices = sort_invoices(invoices)
     lines = sort_lines(lines, invoices)
     specs = [
         ("invoices.csv", INVOICES_HEADER, invoice_rows(invoices)),
         ("invoice_lines.csv", LINES_HEADER, line_rows(lines, invoices)),
-        ("quickbooks_invoices.csv", QBO_INVOICE_HEADER,
-         quickbooks_invoice_rows(invoices, lines, config)),
-        ("quickbooks_credit_memos.csv", QBO_CREDIT_MEMO_HEADER,
-         quickbooks_credit_memo_rows(invoices, lines, config)),
-        ("xero_invoices.csv", XERO_INVOICE_HEADER, xero_invoice_rows(invoices, lines, config)),
-        ("xero_credit_notes.csv", XERO_CREDIT_NOTE_HEADER,
-         xero_credit_note_rows(invoices, lines, config)),
     ]
+    if config.quickbooks:
+        specs += [
+            ("quickbooks_invoices.csv", QBO_INVOICE_HEADER,
+             quickbooks_invoice_rows(invoices, lines, config)),
+            ("quickbooks_credit_memos.csv", QBO_CREDIT_MEMO_HEADER,
+             quickbooks_credit_memo_rows(invoices, lines, config)),
+        ]
+    if config.xero:
+        specs += [
+            ("xero_invoices.csv", XERO_INVOICE_HEADER,
+             xero_invoice_rows(invoices, lines, config)),
+            ("xero_credit_notes.csv", XERO_CREDIT_NOTE_HEADER,
+             xero_credit_note_rows(invoices, lines, config)),
+        ]
+    return invoices, specs
+
+
+def render_export(period: str, invoices: list[dict], lines: list[dict], gate: dict,
+                  config: ExportConfig) -> dict[str, bytes]:
+    """Every file of the export folder, manifest included: name -> bytes."""
+    invoices, specs = _specs(invoices, lines, config)
     out, files = {}, []
-    for name, header, rows in specs:
-        out[name] = render_csv(header, rows)
-        files.append({"name": name, "rows": len(rows),
-                      "sha256": hashlib.sha256(out[name]).hexdigest()})
+    for file_name, header, rows, part, parts, name in file_rows(specs, config):
+        out[file_name] = render_csv(header, rows)
+        entry = {"name": file_name, "rows": len(rows),
+                 "sha256": hashlib.sha256(out[file_name]).hexdigest()}
+        if part:
+            entry.update(part=part, parts=parts, part_of=name)
+        files.append(entry)
     manifest = manifest_summary(period, invoices)
     manifest["files"] = files
     manifest["quality_gate"] = gate
+    manifest["notes"] = ([
+        f"QuickBooks Online imports no credit memos from a file: enter the "
+        f"{manifest['credit_note_count']} credit memo(s) of quickbooks_credit_memos.csv by "
+        "hand (docs/accounting.md)"] if config.quickbooks and manifest["credit_note_count"]
+        else [])
     out["manifest.json"] = render_json(manifest)
     return out
 
