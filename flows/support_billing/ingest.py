@@ -291,11 +291,12 @@ def cli_ingest(home: Path, paths: list[Path]) -> int:
     with _prefect_errors_off_console():
         summary = ingest_flow(str(home), [str(p) for p in paths or []])
     print_summary(summary)
+    models_rc = _models_current(home)
     from .rejected import write_rejected_rows
 
     path, waiting = write_rejected_rows(Path(home))
     print(f"Rejected or held rows not yet resolved: {waiting} (listed in {path})")
-    return max(summary.exit_code, _models_current(home))
+    return max(summary.exit_code, models_rc)
 
 
 def _models_current(home: Path) -> int:
