@@ -39,7 +39,7 @@ S-P1,P,pay_stubs,2,2026-01-01
 S-Q1,Q,pay_stubs,2,2026-01-01
 S-R1,R,field_reports,2,2026-01-01
 """,
-    "tickets.csv": """ticket_id,customer_id,opened_at,category,time_sensitive,status,subject
+    "tickets.csv": '''ticket_id,customer_id,opened_at,category,time_sensitive,status,subject
 T-P1,P,2026-01-10 09:00,sync_support,,closed,Sync stopped
 T-P2,P,2026-01-20 09:00,admin_task,,closed,New user
 T-P3,P,2026-03-01T05:00:00Z,sync_support,,closed,Late-night sync
@@ -50,7 +50,7 @@ T-P7,P,2026-03-07 09:00,sync_support,,void,Duplicate of T-P5
 T-P8,P,2026-04-01T03:00:00Z,extended_help,,open,Month-end question
 T-R1,R,2026-03-05 10:00,server_migration,,closed,Move to new server
 T-R2,R,2026-03-09 10:00,key_code_change,,closed,New key code
-""",
+''',
     "timesheets.csv": """entry_id,customer_id,work_date,hours,activity,ticket_id,employee
 TS-Q1,Q,2026-02-10,2.00,implementation,,kim
 TS-R1,R,2026-03-10,1.00,training,,lee
