@@ -120,8 +120,8 @@ def write_statements(con, folder: Path, period: str, pdf: bool | None = None) ->
     if pdf if pdf is not None else pdf_enabled():
         from .statements_pdf import html_files_to_pdf
 
+        html_files_to_pdf([(target / f"{n}.html", target / f"{n}.pdf") for n, _ in pages])
         for number, rows in pages:
-            html_files_to_pdf([(target / f"{number}.html", target / f"{number}.pdf")])
             entries.append({"name": f"{STATEMENTS_DIR}/{number}.pdf", "rows": rows,
                             "sha256": hashlib.sha256(
                                 (target / f"{number}.pdf").read_bytes()).hexdigest()})
