@@ -131,7 +131,9 @@ YEAR_QUERIES = {
             (select cast(coalesce(sum(total), 0) as decimal(18, 2))
                  from billing.finalized_invoices as f
                  where f.customer_id = c.customer_id
-                   and f.period like cast($year as varchar) || '-%') as invoiced_to_date
+                   and f.period like cast($year as varchar) || '-%') as invoiced_to_date,
+            (select strftime(timezone('America/Denver', max(ingested_at)), '%Y-%m-%d %H:%M')
+                 from raw.ingest_log where status = 'loaded') as data_as_of
         from main.stg_exports__customers as c
         left join main.plain_reasons as w on w.kind = 'policy' and w.code = c.overage_policy
         where c.customer_id = $customer
