@@ -247,7 +247,9 @@ def finalized_count(home: Path) -> tuple[int, int, int, int]:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every file of an export folder, statements/ included (section 5)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # ---------------------------------------------------------------- tests
@@ -263,7 +265,7 @@ def test_bill_publishes_exports_and_finalizes(billing_home, capsys):
 
     folder = home / "exports" / "2026-05"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [*exporters.EXPORT_FILES, "manifest.json"])
+        [*exporters.EXPORT_FILES, "manifest.json", "statements"])
     assert not list((home / "exports").glob(".tmp-*"))
     invoices = read_csv(folder / "invoices.csv")
     assert [(i["invoice_number"], i["customer_id"], i["total"], i["line_count"])
@@ -298,15 +300,20 @@ def test_bill_publishes_exports_and_finalizes(billing_home, capsys):
     assert manifest["last_invoice_number"] == "INV-202605-00003"
     assert manifest["grand_total"] == "662.90"
     assert manifest["quality_gate"] == {
-        "success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation"]}
+        "success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation",
+                                    "statement_totals", "statement_incidents"]}
     for entry in manifest["files"]:
         data = (folder / entry["name"]).read_bytes()
-        assert entry["rows"] == data.count(b"\n") - 1 or entry["name"] == "invoice_lines.csv"
+        assert (entry["rows"] == data.count(b"\n") - 1 or entry["name"] == "invoice_lines.csv"
+                or entry["name"].startswith("statements/"))
         import hashlib
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    # a statement's rows: the invoice lines it shows (section 5, docs/decisions.md)
     assert {e["name"]: e["rows"] for e in manifest["files"]} == {
         "invoices.csv": 3, "invoice_lines.csv": 7, "quickbooks_invoices.csv": 6,
-        "quickbooks_credit_memos.csv": 0, "xero_invoices.csv": 6, "xero_credit_notes.csv": 0}
+        "quickbooks_credit_memos.csv": 0, "xero_invoices.csv": 6, "xero_credit_notes.csv": 0,
+        "statements/INV-202605-00001.html": 4, "statements/INV-202605-00002.html": 2,
+        "statements/INV-202605-00003.html": 1}
 
     # R14: every block deduction listed, blank invoice where none was issued
     assert read_csv(home / "reports" / "prepaid_2026-05.csv") == [
