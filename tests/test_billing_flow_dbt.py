@@ -130,7 +130,8 @@ def test_march_is_billed_exactly(billed):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert (manifest["invoice_count"], manifest["grand_total"], manifest["quality_gate"]) == (
         4, "837.90",
-        {"success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation"]})
+        {"success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation",
+                                     "statement_totals", "statement_incidents"]})
     report = json.loads((home / "reports" / "quality_2026-03.json").read_text())
     assert report["success"] is True
     assert [t["ticket_id"] for t in report["findings"]["hourly_work_without_hours"]] == ["T-E1"]

@@ -68,6 +68,108 @@ def html_file_to_pdf(html: Path, pdf: Path, timeout: float = 120) -> None:
 
 
 def html_files_to_pdf(pairs: list[tuple[Path, Path]]) -> None:
-    """Print each (html, pdf) pair."""
-    for html, pdf in pairs:
-        html_file_to_pdf(html, pdf)
+    """Print each (html, pdf) pair with one browser (``ChromiumPipe``)."""
+    if not pairs:
+        return
+    with ChromiumPipe() as browser:
+        for html, pdf in pairs:
+            data = browser.print_pdf(html)
+            tmp = Path(pdf).with_name(f".{Path(pdf).name}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, pdf)
+
+
+# ---------------------------------------------------------------- many pages, one browser
+class ChromiumPipe:
+    """One headless Chromium driven over the DevTools protocol on a pipe
+    (``--remote-debugging-pipe``: commands on its fd 3, replies on its fd 4, each a JSON
+    message ended by NUL). Printing many pages this way costs one browser start, not one
+    per page (a start is ~2 s here)."""
+
+    def __init__(self, timeout: float = 120):
+        import json  # noqa: F401 - used by the methods
+
+        self.timeout = timeout
+        self._profile = tempfile.TemporaryDirectory(prefix="sb-chromium-")
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+
+        def wire_fds():  # in the child: its fd 3 reads commands, fd 4 writes replies
+            # copies first: a pipe end may itself be fd 3 or 4, and dup2(fd, fd) would
+            # leave it close-on-exec
+            read_end, write_end = os.dup(to_child_r), os.dup(from_child_w)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
+
+        self._proc = subprocess.Popen(
+            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={self._profile.name}/p",
+             "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            close_fds=False, preexec_fn=wire_fds)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buffer = b""
+        self._next_id = 0
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = self.call("Target.attachToTarget",
+                                  {"targetId": target, "flatten": True})["sessionId"]
+        self.call("Page.enable", session=True)
+
+    def _read_message(self) -> dict:
+        import json
+        import select
+
+        while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._from_child], [], [], self.timeout)
+            chunk = os.read(self._from_child, 1 << 20) if ready else b""
+            if not chunk:
+                raise PdfError("chromium stopped answering")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def call(self, method: str, params: dict | None = None, session: bool = False,
+             wait_event: str | None = None) -> dict:
+        """Send one command; return its result (after ``wait_event`` arrived, if given)."""
+        import json
+
+        self._next_id += 1
+        msg = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = self._session
+        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        result, seen = None, wait_event is None
+        while result is None or not seen:
+            reply = self._read_message()
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise PdfError(f"chromium {method}: {reply['error'].get('message')}")
+                result = reply.get("result", {})
+            elif wait_event and reply.get("method") == wait_event:
+                seen = True
+        return result
+
+    def print_pdf(self, html: Path) -> bytes:
+        import base64
+
+        self.call("Page.navigate", {"url": Path(html).resolve().as_uri()}, session=True,
+                  wait_event="Page.loadEventFired")
+        data = self.call("Page.printToPDF", {"printBackground": True}, session=True)["data"]
+        return fix_dates(base64.b64decode(data))
+
+    def close(self) -> None:
+        try:
+            os.close(self._to_child)  # Chromium exits when its pipe closes
+            self._proc.wait(timeout=30)
+        except Exception:  # noqa: BLE001 - a browser that will not stop is killed
+            self._proc.kill()
+            self._proc.wait()
+        finally:
+            os.close(self._from_child)
+            self._profile.cleanup()
+
+    def __enter__(self) -> ChromiumPipe:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
