@@ -1,16 +1,22 @@
-"""PDF statements from the same HTML (SPEC section 5), by headless Chromium's print-to-PDF.
+"""PDF statements from the same HTML (SPEC section 5), by headless Chromium's print-to-PDF
+(the DevTools protocol's ``Page.printToPDF``, one browser for all pages of a run).
 
-Chromium stamps the time of printing into the PDF's /CreationDate and /ModDate; nothing else
-in its output changes between runs (checked with Chromium 156: two prints of one page are
-equal byte for byte once these two dates are equal). The dates are replaced by a fixed one
-of the same length, so the cross-reference offsets stay valid and a re-run writes the same
-bytes (R20). The /Creator names the Chromium version: a new Chromium may change the bytes.
+Chromium stamps the time of printing into the PDF's /CreationDate and /ModDate, and a tagged
+PDF names its elements by DOM node ids that depend on what the browser loaded before; with
+tags off nothing else changes between runs (checked with Chromium 156: the same page printed
+in another order, by another browser, is equal byte for byte once the two dates are
+equal). The dates are replaced by a fixed one of the same length, so the cross-reference
+offsets stay valid and a re-run writes the same bytes (R20). The /Creator names the Chromium
+version: a new Chromium may change the bytes.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +26,6 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-pdf-header-footer",
 )
 FIXED_PDF_DATE = b"D:20000101000000+00'00'"
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]{0,12}\)")
@@ -48,23 +53,9 @@ def fix_dates(pdf: bytes) -> bytes:
     return _PDF_DATE.sub(fixed, pdf)
 
 
-def html_file_to_pdf(html: Path, pdf: Path, timeout: float = 120) -> None:
+def html_file_to_pdf(html: Path, pdf: Path) -> None:
     """Print one HTML file to ``pdf`` (written atomically) with fixed dates."""
-    with tempfile.TemporaryDirectory(prefix="sb-chromium-") as profile:
-        out = Path(profile) / "page.pdf"
-        cmd = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}/p",
-               f"--print-to-pdf={out}", Path(html).resolve().as_uri()]
-        try:
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise PdfError(f"chromium did not print {html} within {timeout:.0f} s") from None
-        if not out.is_file() or not out.read_bytes().startswith(b"%PDF"):
-            raise PdfError(f"chromium did not print {html}")
-        data = fix_dates(out.read_bytes())
-    tmp = Path(pdf).with_name(f".{Path(pdf).name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, pdf)
+    html_files_to_pdf([(Path(html), Path(pdf))])
 
 
 def html_files_to_pdf(pairs: list[tuple[Path, Path]]) -> None:
@@ -87,10 +78,9 @@ class ChromiumPipe:
     per page (a start is ~2 s here)."""
 
     def __init__(self, timeout: float = 120):
-        import json  # noqa: F401 - used by the methods
-
         self.timeout = timeout
-        self._profile = tempfile.TemporaryDirectory(prefix="sb-chromium-")
+        self._profile = tempfile.TemporaryDirectory(prefix="sb-chromium-",
+                                                    ignore_cleanup_errors=True)
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
 
@@ -103,22 +93,23 @@ class ChromiumPipe:
 
         self._proc = subprocess.Popen(
             [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={self._profile.name}/p",
-             "--remote-debugging-pipe", "about:blank"],
+             "--remote-debugging-pipe"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             close_fds=False, preexec_fn=wire_fds)
         os.close(to_child_r)
         os.close(from_child_w)
         self._buffer = b""
         self._next_id = 0
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self._session = self.call("Target.attachToTarget",
-                                  {"targetId": target, "flatten": True})["sessionId"]
-        self.call("Page.enable", session=True)
+        try:
+            target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            self._session = self.call("Target.attachToTarget",
+                                      {"targetId": target, "flatten": True})["sessionId"]
+            self.call("Page.enable", session=True)
+        except (OSError, PdfError) as exc:
+            self.close()
+            raise PdfError(f"chromium did not start its DevTools pipe ({exc})") from None
 
     def _read_message(self) -> dict:
-        import json
-        import select
-
         while b"\0" not in self._buffer:
             ready, _, _ = select.select([self._from_child], [], [], self.timeout)
             chunk = os.read(self._from_child, 1 << 20) if ready else b""
@@ -131,8 +122,6 @@ class ChromiumPipe:
     def call(self, method: str, params: dict | None = None, session: bool = False,
              wait_event: str | None = None) -> dict:
         """Send one command; return its result (after ``wait_event`` arrived, if given)."""
-        import json
-
         self._next_id += 1
         msg = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -150,11 +139,12 @@ class ChromiumPipe:
         return result
 
     def print_pdf(self, html: Path) -> bytes:
-        import base64
-
         self.call("Page.navigate", {"url": Path(html).resolve().as_uri()}, session=True,
                   wait_event="Page.loadEventFired")
-        data = self.call("Page.printToPDF", {"printBackground": True}, session=True)["data"]
+        # untagged: a tagged PDF names each element by its DOM node id, which grows with
+        # every page a browser loads, so the bytes would depend on the page's position
+        data = self.call("Page.printToPDF", {"printBackground": True, "generateTaggedPDF": False},
+                         session=True)["data"]
         return fix_dates(base64.b64decode(data))
 
     def close(self) -> None:
