@@ -171,13 +171,20 @@ def test_pdf_is_byte_identical_and_prints_the_statement(home, tmp_path):
         pytest.skip("poppler-utils not installed")
     from support_billing.statements_pdf import html_file_to_pdf
 
-    html = home / "exports" / "2026-03" / "statements" / f"{R}.html"
-    html_file_to_pdf(html, tmp_path / "a.pdf")
-    html_file_to_pdf(html, tmp_path / "b.pdf")
-    data = (tmp_path / "a.pdf").read_bytes()
-    assert data == (tmp_path / "b.pdf").read_bytes()
-    assert b"/CreationDate (D:20000101000000+00'00')" in data
-    subprocess.run(["pdftoppm", "-png", "-r", "50", str(tmp_path / "a.pdf"),
+    runs = []
+    for name in ("a", "b"):
+        with connect(home, read_only=True) as con:
+            runs.append(statements.write_statements(con, tmp_path / name, "2026-03", pdf=True))
+    assert runs[0] == runs[1]  # same names, rows and sha256: byte-identical PDFs (R20)
+    assert [e["name"] for e in runs[0] if e["name"].endswith(".pdf")] == [
+        f"statements/{n}.pdf" for n in (Q, P, R)]
+    pdf = tmp_path / "a" / "statements" / f"{R}.pdf"
+    data = pdf.read_bytes()
+    assert b"/CreationDate (D:20000101000000Z)" in data
+    # one page alone, printed by another browser, is the same bytes as in the batch
+    html_file_to_pdf(pdf.with_suffix(".html"), tmp_path / "alone.pdf")
+    assert (tmp_path / "alone.pdf").read_bytes() == data
+    subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf),
                     str(tmp_path / "page")], check=True, timeout=60)
     pngs = sorted(tmp_path.glob("page*.png"))
     assert pngs
@@ -186,7 +193,7 @@ def test_pdf_is_byte_identical_and_prints_the_statement(home, tmp_path):
     with Image.open(pngs[0]) as img:
         lo, hi = img.convert("L").getextrema()
     assert lo < 100 and hi > 200  # ink on paper, not a blank page
-    words = subprocess.run(["pdftotext", str(tmp_path / "a.pdf"), "-"], capture_output=True,
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
                            text=True, check=True, timeout=60).stdout
     assert R in words and "150.00" in words and "PB-R3" in words
 

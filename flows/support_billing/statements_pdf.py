@@ -27,7 +27,7 @@ CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 )
-FIXED_PDF_DATE = b"D:20000101000000+00'00'"
+FIXED_PDF_DATE = b"D:20000101000000Z"
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]{0,12}\)")
 
 
@@ -44,11 +44,16 @@ def chromium() -> str:
 
 
 def fix_dates(pdf: bytes) -> bytes:
-    """The PDF with its creation and modification dates set to FIXED_PDF_DATE, padded to
-    the original length so every byte offset stays where the xref table says."""
+    """The PDF with its creation and modification dates set to FIXED_PDF_DATE (UTC, so the
+    machine's time zone leaves no trace either), padded with spaces to the original length
+    so every byte offset stays where the xref table says."""
     def fixed(match: re.Match) -> bytes:
-        new = b"/" + match.group(1) + b" (" + FIXED_PDF_DATE + b")"
-        return new + b" " * (len(match.group(0)) - len(new))
+        size = len(match.group(0))
+        for date in (FIXED_PDF_DATE, FIXED_PDF_DATE.rstrip(b"Z")):
+            new = b"/" + match.group(1) + b" (" + date + b")"
+            if len(new) <= size:
+                return new + b" " * (size - len(new))
+        return match.group(0)  # unreachable: the pattern holds at least 14 digits
 
     return _PDF_DATE.sub(fixed, pdf)
 
