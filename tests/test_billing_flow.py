@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from statements_fake import write_statement_marts
 from support_billing import billing, dbt_runner, exporters, finalize, periods
 from support_billing.dbt_runner import DbtResult
 from support_billing.warehouse import open_warehouse
@@ -197,6 +198,7 @@ def fake_build(home: Path, period: str | None = None, select=None, *, scenario: 
         con.execute(
             "insert into main.stg_exports__timesheets values "
             "('TS-A1', 'A', ?, ?, 1.50, 'implementation', 'T-A8', 'kim')", [first, period])
+        write_statement_marts(con)  # section 5: the stmt_* models, as views over the above
         for hook in scenario.get("after_build", []):
             hook(con, period)
     return DbtResult(True)
@@ -631,7 +633,7 @@ def test_unfinalized_folder_that_no_longer_matches_is_not_finalized(
     assert err.startswith(f"error: {home / 'exports' / '2026-05'} was published by an earlier "
                           "run that did not finalize, and it differs from the recomputation "
                           "(invoice_lines.csv, invoices.csv, manifest.json, quickbooks_invoices.csv,"
-                          " xero_invoices.csv)")
+                          " statements/INV-202605-00003.html, xero_invoices.csv)")
     assert snapshot(home / "exports" / "2026-05") == published
     assert finalized_count(home) == (0, 0, 0, 0)
     assert not list((home / "exports").glob(".tmp-*"))

@@ -8,16 +8,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
+from statements_scenario import CORRECTION, FEBRUARY_FILES
 from support_billing import billing, statements, statements_cli
 from support_billing.warehouse import connect, ensure_home
-
-sys.path.insert(0, str(Path(__file__).parent))
-from statements_scenario import CORRECTION, FEBRUARY_FILES  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
