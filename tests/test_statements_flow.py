@@ -210,6 +210,8 @@ def test_year_statement_command(home, capsys):
     assert statements_cli.cli_statement(home, "P", 2026, "html", today=today) == 0
     path = Path(capsys.readouterr().out.strip())
     assert path == home / "reports" / "statements" / "statement_P_2026.html"
-    assert "Statement for 2026 so far" in path.read_text()
+    page = path.read_text()
+    assert "Statement for 2026 so far" in page
+    assert page.count("invoice for 2026-03") == 2  # T-P5, T-P8: overage, charged in March
     assert statements_cli.cli_statement(home, "nobody", 2026, "html", today=today) == 1
     assert "unknown customer 'nobody'" in capsys.readouterr().err
