@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from statements_fake import write_statement_marts
 from support_billing import billing, dbt_runner, exporters, finalize, periods
 from support_billing.dbt_runner import DbtResult
 from support_billing.warehouse import open_warehouse
@@ -197,6 +198,7 @@ def fake_build(home: Path, period: str | None = None, select=None, *, scenario: 
         con.execute(
             "insert into main.stg_exports__timesheets values "
             "('TS-A1', 'A', ?, ?, 1.50, 'implementation', 'T-A8', 'kim')", [first, period])
+        write_statement_marts(con)  # section 5: the stmt_* models, as views over the above
         for hook in scenario.get("after_build", []):
             hook(con, period)
     return DbtResult(True)
@@ -247,7 +249,9 @@ def finalized_count(home: Path) -> tuple[int, int, int, int]:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every file of an export folder, statements/ included (section 5)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # ---------------------------------------------------------------- tests
@@ -263,7 +267,7 @@ def test_bill_publishes_exports_and_finalizes(billing_home, capsys):
 
     folder = home / "exports" / "2026-05"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [*exporters.EXPORT_FILES, "manifest.json"])
+        [*exporters.EXPORT_FILES, "manifest.json", "statements"])
     assert not list((home / "exports").glob(".tmp-*"))
     invoices = read_csv(folder / "invoices.csv")
     assert [(i["invoice_number"], i["customer_id"], i["total"], i["line_count"])
@@ -298,15 +302,20 @@ def test_bill_publishes_exports_and_finalizes(billing_home, capsys):
     assert manifest["last_invoice_number"] == "INV-202605-00003"
     assert manifest["grand_total"] == "662.90"
     assert manifest["quality_gate"] == {
-        "success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation"]}
+        "success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation",
+                                    "statement_totals", "statement_incidents"]}
     for entry in manifest["files"]:
         data = (folder / entry["name"]).read_bytes()
-        assert entry["rows"] == data.count(b"\n") - 1 or entry["name"] == "invoice_lines.csv"
+        assert (entry["rows"] == data.count(b"\n") - 1 or entry["name"] == "invoice_lines.csv"
+                or entry["name"].startswith("statements/"))
         import hashlib
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    # a statement's rows: the invoice lines it shows (section 5, docs/decisions.md)
     assert {e["name"]: e["rows"] for e in manifest["files"]} == {
         "invoices.csv": 3, "invoice_lines.csv": 7, "quickbooks_invoices.csv": 6,
-        "quickbooks_credit_memos.csv": 0, "xero_invoices.csv": 6, "xero_credit_notes.csv": 0}
+        "quickbooks_credit_memos.csv": 0, "xero_invoices.csv": 6, "xero_credit_notes.csv": 0,
+        "statements/INV-202605-00001.html": 4, "statements/INV-202605-00002.html": 2,
+        "statements/INV-202605-00003.html": 1}
 
     # R14: every block deduction listed, blank invoice where none was issued
     assert read_csv(home / "reports" / "prepaid_2026-05.csv") == [
@@ -628,7 +637,7 @@ def test_unfinalized_folder_that_no_longer_matches_is_not_finalized(
     assert err.startswith(f"error: {home / 'exports' / '2026-05'} was published by an earlier "
                           "run that did not finalize, and it differs from the recomputation "
                           "(invoice_lines.csv, invoices.csv, manifest.json, quickbooks_invoices.csv,"
-                          " xero_invoices.csv)")
+                          " statements/INV-202605-00003.html, xero_invoices.csv)")
     assert snapshot(home / "exports" / "2026-05") == published
     assert finalized_count(home) == (0, 0, 0, 0)
     assert not list((home / "exports").glob(".tmp-*"))

@@ -73,6 +73,12 @@ PB-D1,D,5.00,2026-02-01
 }
 
 
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file of an export folder, statements/ included (section 5)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -124,7 +130,8 @@ def test_march_is_billed_exactly(billed):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert (manifest["invoice_count"], manifest["grand_total"], manifest["quality_gate"]) == (
         4, "837.90",
-        {"success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation"]})
+        {"success": True, "suites": ["invoices", "invoice_lines", "incident_reconciliation",
+                                     "statement_totals", "statement_incidents"]})
     report = json.loads((home / "reports" / "quality_2026-03.json").read_text())
     assert report["success"] is True
     assert [t["ticket_id"] for t in report["findings"]["hourly_work_without_hours"]] == ["T-E1"]
@@ -157,7 +164,7 @@ def test_accounting_totals_match_invoices(billed):
 def test_rebill_then_correction_carried_into_april(billed, tmp_path, capsys):
     home, _ = billed
     folder = home / "exports" / "2026-03"
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    before = snapshot(folder)
     # a corrected timesheet: TS-A1 was 2.00 hours, not 1.50 (R-IN4 upsert)
     (home / "inbox" / "timesheets_fix.csv").write_text(
         "entry_id,customer_id,work_date,hours,activity\nTS-A1,A,2026-03-20,2.00,implementation\n",
@@ -166,7 +173,7 @@ def test_rebill_then_correction_carried_into_april(billed, tmp_path, capsys):
     assert billing.cli_bill(home, "2026-03", False) == 0
     out = capsys.readouterr().out
     assert "A implementation_hours: finalized 375.00, recomputed 500.00, difference 125.00" in out
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert snapshot(folder) == before
 
     assert billing.cli_bill(home, "2026-04", False) == 0
     april = read_csv(home / "exports" / "2026-04" / "invoice_lines.csv")
@@ -193,8 +200,7 @@ def test_same_inputs_give_byte_identical_files(billed, tmp_path):
     assert billing.cli_bill(other, "2026-03", True) == 0
     a = home / "exports" / "2026-03"
     b = other / "exports" / "_preview" / "2026-03"
-    assert {p.name: p.read_bytes() for p in a.iterdir()} == {
-        p.name: p.read_bytes() for p in b.iterdir()}
+    assert snapshot(a) == snapshot(b)
     assert not (other / "exports" / "2026-03").exists()
     with open_warehouse(other) as con:
         assert con.execute("select count(*) from billing.finalized_months").fetchone()[0] == 0
@@ -230,4 +236,4 @@ def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypat
 def test_export_file_set(billed):
     home, _ = billed
     assert sorted(p.name for p in (home / "exports" / "2026-03").iterdir()) == sorted(
-        [*exporters.EXPORT_FILES, exporters.MANIFEST])
+        [*exporters.EXPORT_FILES, exporters.MANIFEST, "statements"])

@@ -199,7 +199,7 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
 
     with connect(Path(home), read_only=True) as con, ThreadPoolExecutor(1) as pool:
         side = pool.submit(fingerprint_and_findings, con.cursor())
-        result = run_gate_on(con, period)
+        result = run_gate_on(con, period, statements=True)
         fingerprint, findings = side.result()
     report = dict(result.report)
     report["findings"] = findings
@@ -241,7 +241,8 @@ def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
         tmp.mkdir()
         try:
             manifest = exporters.write_export_from(
-                con, tmp, period, gate["summary"], exporters.ExportConfig.from_home(home_p))
+                con, tmp, period, gate["summary"], exporters.ExportConfig.from_home(home_p),
+                statements=True)
             _fsync_dir(tmp)
             status = "published"
             if target.exists():

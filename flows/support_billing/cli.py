@@ -183,6 +183,22 @@ def show_settings() -> None:
     raise typer.Exit(cli_settings(State.home))
 
 
+@app.command()
+def statement(
+    customer: str = typer.Option(..., "--customer", help="The customer_id."),
+    year: int = typer.Option(..., "--year", help="Calendar year; the year so far."),
+    format: str = typer.Option("html", "--format", help="html, pdf or json."),
+    output: str | None = typer.Option(
+        None, "--output",
+        help="File to write (default HOME/reports/statements/statement_<ID>_<YEAR>.<format>); "
+        "'-' for stdout (html, json)."),
+) -> None:
+    """One customer's statement for the year so far (SPEC section 5)."""
+    from .statements_cli import cli_statement
+
+    raise typer.Exit(cli_statement(State.home, customer, year, format, output))
+
+
 def main() -> None:
     # Without PREFECT_API_URL every flow run starts Prefect's temporary server; on a busy
     # machine its default 20 s startup limit is too tight (seen here), so allow more.

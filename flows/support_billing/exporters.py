@@ -240,8 +240,9 @@ def _specs(config: ExportConfig) -> list:
 
 
 def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dict,
-            config: ExportConfig | None) -> dict:
-    """Write the files (section 5, in EXPORT_FILES order) and the manifest."""
+            config: ExportConfig | None, statements: bool = False) -> dict:
+    """Write the files (section 5, in EXPORT_FILES order), the customer statements when
+    asked (warehouse only) and the manifest."""
     config = config or ExportConfig.from_env()
     folder = Path(folder)
     params = {**source.params, **_config_params(config)}
@@ -261,6 +262,10 @@ def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dic
         finally:
             for rows in pending:  # after a failure, the queries not started are dropped
                 rows.cancel()
+    if statements:  # section 5: one statement per document, listed in the manifest
+        from .statements import write_statements
+
+        files += write_statements(con, folder, period)
     sql = prelude + export_sql.MANIFEST_SELECT
     cur = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
@@ -300,11 +305,13 @@ def _cell(value, sql_type: str):
 
 # ---------------------------------------------------------------- the export folder
 def write_export_from(con, folder: Path, period: str, gate: dict,
-                      config: ExportConfig | None = None) -> dict:
+                      config: ExportConfig | None = None, statements: bool = False) -> dict:
     """Write every export file of ``period`` from the warehouse (``main.invoices``,
     ``main.invoice_lines``) and the manifest into ``folder`` (an empty temporary folder the
-    caller renames into place); return the manifest."""
-    return _export(con, export_sql.warehouse_source(period), folder, period, gate, config)
+    caller renames into place); return the manifest. ``statements``: also write
+    ``statements/<invoice_number>.html`` from the stmt_* models (``statements.py``)."""
+    return _export(con, export_sql.warehouse_source(period), folder, period, gate, config,
+                   statements)
 
 
 def write_export(
@@ -348,8 +355,12 @@ def write_prepaid_report(path: Path, deductions: list[dict]) -> Path:
 
 
 def folders_match(a: Path, b: Path) -> list[str]:
-    """Names of files that differ between two export folders (empty when identical)."""
-    names = sorted({p.name for p in Path(a).iterdir()} | {p.name for p in Path(b).iterdir()})
+    """Names of files that differ between two export folders (empty when identical),
+    sub-folders (``statements/``) included, as paths relative to the folder."""
+    def files(root: Path) -> set[str]:
+        return {p.relative_to(root).as_posix() for p in Path(root).rglob("*") if p.is_file()}
+
+    names = sorted(files(Path(a)) | files(Path(b)))
     diff = []
     for name in names:
         pa, pb = Path(a) / name, Path(b) / name

@@ -214,10 +214,13 @@ def _result(period: str, frames: dict, directory: Path | None) -> GateResult:
     return GateResult(period, success, list(checks), failed, report)
 
 
-def run_gate_on(con, period: str, directory: Path | None = None) -> GateResult:
+def run_gate_on(con, period: str, directory: Path | None = None,
+                statements: bool = False) -> GateResult:
     """Validate the month's documents as built in the warehouse (``con``: a connection to
-    it, read-only is enough); never raises on failed checks."""
-    return _result(period, gate_sql.warehouse_frames(con, period), directory)
+    it, read-only is enough); ``statements``: also the customer statements' suites
+    (``statement_totals``, ``statement_incidents``, section 5). Never raises on failed
+    checks."""
+    return _result(period, gate_sql.warehouse_frames(con, period, statements), directory)
 
 
 def run_gate(inp: GateInputs, directory: Path | None = None) -> GateResult:

@@ -358,16 +358,28 @@ def _frames(con, sources: str, period: str) -> dict:
     return out
 
 
-def warehouse_frames(con, period: str) -> dict:
-    """The three frames of ``period``, computed in the warehouse: {suite: (frame, label)}.
+def warehouse_frames(con, period: str, statements: bool = False) -> dict:
+    """The three frames of ``period``, computed in the warehouse: {suite: (frame, label)};
+    with ``statements``, also the customer statements' two (``statements_sql.GATE_FRAMES``).
 
     Through a cursor of ``con`` (the same database): the caller's connection may hold an
     unfinished result (``fetchone``), which DuckDB 2 will not interleave with ours."""
     cur = con.cursor()
     try:
-        return _frames(cur, WAREHOUSE_SOURCES, period)
+        frames = _frames(cur, WAREHOUSE_SOURCES, period)
+        if statements:  # section 5: the rows the statements are rendered from
+            frames.update(statement_frames(cur, period))
+        return frames
     finally:
         cur.close()
+
+
+def statement_frames(con, period: str) -> dict:
+    """The customer statements' two frames (``statements_sql.GATE_FRAMES``, section 5)."""
+    from .statements_sql import GATE_FRAMES
+
+    return {name: (_fetch(con, sql, {"period": period}), label)
+            for name, (sql, label) in GATE_FRAMES.items()}
 
 
 # ---------------------------------------------------------------- hand-made rows
@@ -433,4 +445,5 @@ def loaded_frames(inp) -> dict:
         con.close()
 
 
-__all__ = ["FRAMES", "RULE_OF_LINE_TYPE", "load_inputs", "loaded_frames", "warehouse_frames"]
+__all__ = ["FRAMES", "RULE_OF_LINE_TYPE", "load_inputs", "loaded_frames", "statement_frames",
+           "warehouse_frames"]
