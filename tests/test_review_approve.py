@@ -132,8 +132,12 @@ def test_approving_an_equal_month_publishes_exactly_the_draft(story):
     assert "2026-04 equals its latest draft: publishing it" in story["approve_april"].stdout
     preview = home / "exports/_preview/2026-04"
     final = home / "exports/2026-04"
-    assert {p.name: p.read_bytes() for p in preview.iterdir()} == {
-        p.name: p.read_bytes() for p in final.iterdir()}
+    def files(folder):  # the statements sit in a sub-folder (section 5)
+        return {str(p.relative_to(folder)): p.read_bytes()
+                for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    assert files(preview) == files(final)
+    assert any(name.startswith("statements/") for name in files(final))
     assert (home / "reports/quality_2026-04.json").exists()
 
 
