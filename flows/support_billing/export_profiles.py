@@ -36,6 +36,7 @@ class ExportConfig:
     quickbooks_max_invoices: int = 100
     quickbooks_max_rows: int = 999
     xero_max_invoices: int = 500
+    statement_pdf: bool = False
 
     @classmethod
     def from_settings(cls, s) -> ExportConfig:
@@ -52,6 +53,7 @@ class ExportConfig:
             quickbooks_max_invoices=s.quickbooks.max_invoices_per_file,
             quickbooks_max_rows=s.quickbooks.max_rows_per_file,
             xero_max_invoices=s.xero.max_invoices_per_file,
+            statement_pdf=s.statements.pdf,
         )
 
     @classmethod

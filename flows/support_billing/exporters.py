@@ -265,7 +265,7 @@ def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dic
     if statements:  # section 5: one statement per document, listed in the manifest
         from .statements import write_statements
 
-        files += write_statements(con, folder, period)
+        files += write_statements(con, folder, period, pdf=config.statement_pdf)
     sql = prelude + export_sql.MANIFEST_SELECT
     cur = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))

@@ -28,6 +28,7 @@ ENV_PREFIX = "SUPPORT_BILLING_"
 LEGACY_ENV = {
     "SUPPORT_BILLING_XERO_ACCOUNT_CODE": ("xero", "account_code"),
     "SUPPORT_BILLING_XERO_TAX_TYPE": ("xero", "tax_type"),
+    "SUPPORT_BILLING_STATEMENT_PDF": ("statements", "pdf"),
 }
 # The date formats the accounting systems read (section 8), as strftime patterns.
 DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d"}
@@ -129,9 +130,17 @@ class Xero(_Section):
     max_invoices_per_file: int = Field(500, ge=1, le=500)
 
 
+class Statements(_Section):
+    """Customer statements (section 5): HTML always; PDF beside it when ``pdf`` is on
+    (headless Chromium, about 0.2 s a page, so off by default)."""
+
+    pdf: bool = False
+
+
 class Settings(_Section):
     company: Company = Company()
     billing: Billing = Billing()
+    statements: Statements = Statements()
     quickbooks: QuickBooks = QuickBooks()
     xero: Xero = Xero()
 

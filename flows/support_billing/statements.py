@@ -22,7 +22,6 @@ from . import statements_sql
 from .exporters import money, quantity
 
 STATEMENTS_DIR = "statements"
-PDF_ENV = "SUPPORT_BILLING_STATEMENT_PDF"  # "1"/"true": also write <number>.pdf
 
 
 def _environment():
@@ -90,10 +89,6 @@ def render_html(context: dict) -> str:
     return _environment().get_template("statement.html.j2").render(**context)
 
 
-def pdf_enabled() -> bool:
-    return os.environ.get(PDF_ENV, "").strip().lower() in ("1", "true", "yes")
-
-
 def _write(path: Path, data: bytes) -> str:
     with open(path, "wb") as fh:
         fh.write(data)
@@ -118,7 +113,7 @@ def _fsync_all(paths: list[Path]) -> None:
         fsync(paths[0].parent)
 
 
-def write_statements(con, folder: Path, period: str, pdf: bool | None = None) -> list[dict]:
+def write_statements(con, folder: Path, period: str, pdf: bool = False) -> list[dict]:
     """Write ``statements/<invoice_number>.html`` (and ``.pdf`` when enabled) for every
     document of ``period`` into the export folder; return their manifest entries. ``rows``
     of a statement is the number of invoice lines it shows (its invoice's line_count)."""
@@ -133,7 +128,7 @@ def write_statements(con, folder: Path, period: str, pdf: bool | None = None) ->
         entries.append({"name": f"{STATEMENTS_DIR}/{number}.html", "rows": rows,
                         "sha256": _write(target / f"{number}.html", data)})
         pages.append((number, rows))
-    if pdf if pdf is not None else pdf_enabled():
+    if pdf:  # settings: statements.pdf (section 8)
         from .statements_pdf import html_files_to_pdf
 
         html_files_to_pdf([(target / f"{n}.html", target / f"{n}.pdf") for n, _ in pages])
