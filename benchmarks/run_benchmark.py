@@ -1,16 +1,21 @@
 #!/usr/bin/env python
 """Benchmark the `support-billing` pipeline on generated data (see benchmarks/README.md).
 
-    python benchmarks/run_benchmark.py --scale S|M|L [--customers N] [--keep]
+    python benchmarks/run_benchmark.py --scale S|M|X|L [--customers N] [--keep]
+                                       [--monthly-from MM] [--steps ...]
                                        [--prefect-server URL] [--json FILE]
 
-Generates a dataset at the scale into a temporary home, runs the real CLI as
-subprocesses (ingest the year; bill December as a preview, the first build after the
-ingest; bill January, month 1; January again, the R15 no-op; December again, month 12;
-ingest 1,000 new tickets; bill February after them) and prints a table: rows per export,
-wall seconds and peak memory of each command and of each stage inside `bill` (from its `stage <name> <secs>s` lines), and
-direct measurements of the fixed costs: Prefect import and a trivial flow run on a
-temporary server (and on --prefect-server), dbt import and parse, GX import and context.
+Generates a year of exports into a temporary home and, in the same run:
+- the comparison steps (paths.py): a plain-Python reference pass over the files, a cold
+  `bill` of November on an empty home, and the monthly path (the exports split by month,
+  billed month by month, then November's exports and `bill`, then the R15 no-op re-bill),
+  with where the time goes and the ratios against issue 11's targets;
+- the pipeline steps on one warehouse (ingest the year; bill December as a preview, the
+  first build after the ingest; bill January; January again, the R15 no-op; December
+  again; ingest 1,000 new tickets; bill February after them): wall seconds and peak
+  memory of each command and of each stage inside `bill` (from its stage lines);
+- direct measurements of the fixed costs: Prefect import and a trivial flow run on a
+  temporary server (and on --prefect-server), dbt import and parse, GX import and context.
 """
 
 from __future__ import annotations
@@ -29,9 +34,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from paths import PATH_STEPS, run_paths  # noqa: E402
+from paths_report import ratios, report_paths  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCALES = {"S": 1_000, "M": 10_000, "L": 100_000}
-YEAR = 2026
+SCALES = {"S": 1_000, "M": 10_000, "X": 20_000, "L": 100_000}
+YEAR = 2025  # every month has ended (SPEC 6): the monthly path can finalize November
 STAGES = ["ingest", "dbt build", "quality gate", "export", "finalize",
           "flow/orchestration overhead"]
 KINDS = ["customers", "subscriptions", "tickets", "timesheets", "prepaid_hours"]
@@ -50,6 +60,8 @@ class Run:
     stderr: str = ""
     stages: dict = field(default_factory=dict)  # name -> {"wall_s", "peak_mb"}
     values: dict = field(default_factory=dict)  # JSON printed by a probe
+    line_times: list = field(default_factory=list)  # [seconds after start, stdout line]
+    where: dict = field(default_factory=dict)  # where the time goes (bills of the paths)
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -89,12 +101,29 @@ def measure(label: str, cmd: list[str], env: dict, timeout: float) -> Run:
     if not use_time:
         poller = threading.Thread(target=_poll_peak, args=(proc, box), daemon=True)
         poller.start()
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+
+    def pump(stream, sink: list, stamp: bool) -> None:
+        for line in stream:
+            sink.append(line)
+            if stamp:
+                run.line_times.append([round(time.perf_counter() - started, 3),
+                                       line.rstrip("\n")])
+
+    readers = [threading.Thread(target=pump, args=(proc.stdout, out_lines, True), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, err_lines, False), daemon=True)]
+    for t in readers:
+        t.start()
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, err = proc.communicate()
-        err += f"\nbenchmark: timed out after {timeout:.0f}s"
+        proc.wait()
+        err_lines.append(f"\nbenchmark: timed out after {timeout:.0f}s")
+    for t in readers:
+        t.join(timeout=10)
+    out, err = "".join(out_lines), "".join(err_lines)
     run.wall_s = time.perf_counter() - started
     run.rc = proc.returncode
     run.stdout, run.stderr = out, err
@@ -247,7 +276,7 @@ def write_small_export(folder: Path, inbox: Path) -> Path:
 
 def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_server: str | None,
                   timeout: float, skip_probes: bool = False, steps: list[str] | None = None,
-                  cli: list[str] | None = None) -> dict:
+                  cli: list[str] | None = None, monthly_from: int = 1) -> dict:
     env = dict(os.environ)
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_HOME"] = str(home / ".prefect")  # isolated: no shared ~/.prefect database
@@ -292,7 +321,12 @@ def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_ser
     if prefect_server:
         cli_env["PREFECT_API_URL"] = prefect_server
     base = [*(cli or cli_command()), "--home", str(home)]
-    steps = steps or list(STEPS)
+    steps = steps or [*PATH_STEPS, *STEPS]
+    ctx = {"measure": measure, "probe": probe, "parse_stages": parse_stages, "home": home,
+           "year": YEAR, "env": cli_env, "cli": cli or cli_command(), "timeout": timeout,
+           "monthly_from": monthly_from}
+    run_paths(ctx, [s for s in steps if s in PATH_STEPS], result)
+    steps = [s for s in steps if s in STEPS]
     if "ingestsmall" in steps:
         write_small_export(home / "small", home / "inbox")
     for label, args in (STEPS[name] for name in steps):
@@ -396,8 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
     parser.add_argument("--skip-probes", action="store_true",
                         help="skip the Prefect / dbt / GX fixed-cost measurements")
-    parser.add_argument("--steps", default=",".join(STEPS),
-                        help=f"comma-separated CLI steps to run, of {', '.join(STEPS)}")
+    parser.add_argument("--steps", default=",".join([*PATH_STEPS, *STEPS]),
+                        help="comma-separated steps to run, of "
+                        f"{', '.join([*PATH_STEPS, *STEPS])}")
+    parser.add_argument("--monthly-from", type=int, default=1, metavar="MM",
+                        help="monthly path: months before MM arrive in one drop and only "
+                        "MM-1 is billed, then MM..10 one by one (default 1: every month)")
     parser.add_argument("--cli", help="command to run instead of `support-billing` "
                         "(e.g. a stub, for testing this script)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -406,9 +444,12 @@ def main(argv: list[str] | None = None) -> int:
     if customers < 1:
         parser.error("--customers must be at least 1")
     steps = [x.strip() for x in args.steps.split(",") if x.strip()]
-    unknown = [x for x in steps if x not in STEPS]
+    unknown = [x for x in steps if x not in STEPS and x not in PATH_STEPS]
     if unknown:
-        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+        parser.error(f"unknown step(s) {', '.join(unknown)}; "
+                     f"choose from {', '.join([*PATH_STEPS, *STEPS])}")
+    if not 1 <= args.monthly_from <= 11:
+        parser.error("--monthly-from must be a month from 1 to 11")
     made = args.home is None
     home = Path(tempfile.mkdtemp(prefix=f"sb-bench-{args.scale}-")) if made else args.home
     home = home.resolve()
@@ -416,8 +457,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_benchmark(args.scale, customers, args.seed, home, args.prefect_server,
                                args.timeout, args.skip_probes, steps,
-                               shlex.split(args.cli) if args.cli else None)
+                               shlex.split(args.cli) if args.cli else None, args.monthly_from)
+        result["ratios"] = ratios(result)
         print(report(result))
+        paths = report_paths(result)
+        if paths:
+            print("\n" + paths)
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))
     finally:
