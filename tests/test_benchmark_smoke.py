@@ -151,3 +151,30 @@ def test_benchmark_runs_the_real_pipeline(tmp_path):
     assert set(first["stages"]) >= {"ingest", "dbt build", "quality gate", "export", "finalize"}
     assert "nothing changed since the last build" in again["stdout"]
     assert "2026-01 was already finalized: nothing changed" in again["stdout"]
+
+
+@pytest.mark.slow
+def test_benchmark_comparison_steps_on_the_real_pipeline(tmp_path):
+    """The real CLI on 30 customers: the plain-Python reference, the cold bill of November
+    and the monthly path from October (`--monthly-from 11`: January to October arrive at
+    once, October is billed, then November's exports, November, November again)."""
+    result_file = tmp_path / "result.json"
+    proc = run(["--customers", "30", "--skip-probes", "--monthly-from", "11",
+                "--steps", "reference,cold,monthly", "--json", str(result_file)], timeout=1500)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    result = json.loads(result_file.read_text())
+    check_paths(out, result, ["2025-10"])
+    runs = result["paths"]["runs"]
+    for r in [runs["cold"], *runs["months"], runs["monthly"], runs["noop"]]:
+        assert r["rc"] == 0, r["stderr"][-2000:]
+    # The reference and the cold bill bill the same month from the same files: same numbers.
+    assert runs["cold"]["values"] == {k: runs["reference"]["values"][k]
+                                      for k in ("invoices", "total")}
+    assert "(same as the reference: yes)" in out
+    assert "2025-11 published and finalized" in runs["monthly"]["stdout"]
+    assert "2025-11 was already finalized: nothing changed" in runs["noop"]["stdout"]
+    monthly = runs["monthly"]["where"]
+    assert monthly["dbt invocations"] >= 1 and monthly["dbt parse"] > 0
+    assert "fct_invoice_lines_computed" in monthly["dbt"]["models"]
+    assert all(r["value"] is not None for r in result["ratios"])
