@@ -121,6 +121,7 @@ def report_paths(result: dict) -> str:
     out += ["", f"  {'Ratio against the targets':<44} {'value':>10} {'target':>10} {'met':>5}"]
     for row in ratios(result):
         met = "n/a" if row["met"] is None else ("yes" if row["met"] else "NO")
-        out.append(f"  {row['figure']:<44} {_f(row['value']):>10} "
-                   f"{_f(row['target']):>10} {met:>5}")
+        fmt = "{:.0f}" if "MB" in row["figure"] else "{:.3f}"
+        out.append(f"  {row['figure']:<44} {_f(row['value'], fmt):>10} "
+                   f"{_f(row['target'], fmt):>10} {met:>5}")
     return "\n".join(out)

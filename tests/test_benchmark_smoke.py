@@ -143,14 +143,14 @@ def test_benchmark_runs_the_real_pipeline(tmp_path):
     result = json.loads(result_file.read_text())
     assert result["generate"]["rc"] == 0
     assert [r["label"] for r in result["runs"]] == [
-        "ingest", "bill 2026-01 (month 1)", "bill 2026-01 again (R15 no-op)"]
+        "ingest", "bill 2025-01 (month 1)", "bill 2025-01 again (R15 no-op)"]
     for r in result["runs"]:
         assert r["rc"] == 0, r["stderr"][-2000:]
     first, again = result["runs"][1], result["runs"][2]
-    assert "2026-01 published and finalized" in first["stdout"]
+    assert "2025-01 published and finalized" in first["stdout"]
     assert set(first["stages"]) >= {"ingest", "dbt build", "quality gate", "export", "finalize"}
     assert "nothing changed since the last build" in again["stdout"]
-    assert "2026-01 was already finalized: nothing changed" in again["stdout"]
+    assert "2025-01 was already finalized: nothing changed" in again["stdout"]
 
 
 @pytest.mark.slow
