@@ -57,6 +57,34 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
+def _stream_events(path: Path, kind: str, column: str, folders: dict[int, Path],
+                   year: int) -> dict[int, set[str]]:
+    """Copy each event row to its month's file, row by row (5 million tickets do not fit
+    comfortably in memory as lists); return the customers each month's rows name."""
+    named: dict[int, set[str]] = {m: set() for m in folders}
+    handles: dict[int, tuple] = {}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            at, cust = _col(header, column), _col(header, "customer_id")
+            for row in reader:
+                m = max(1, _month_of(kind, row[at], year)) if len(row) > at else 1
+                if m not in folders:
+                    continue
+                if m not in handles:
+                    out = open(folders[m] / f"{kind}_{year}-{m:02d}.csv", "w", newline="",
+                               encoding="utf-8")
+                    handles[m] = (out, csv.writer(out, lineterminator="\n"))
+                    handles[m][1].writerow(header)
+                handles[m][1].writerow(row)
+                named[m].add(row[cust].strip() if len(row) > cust else "")
+    finally:
+        for out, _ in handles.values():
+            out.close()
+    return named
+
+
 def split_by_month(inbox: Path, out: Path, year: int, last_month: int) -> dict[int, Path]:
     """Write out/MM/<kind>_YYYY-MM.csv for months 1..last_month; return {month: folder}."""
     folders = {m: out / f"{m:02d}" for m in range(1, last_month + 1)}
@@ -64,17 +92,9 @@ def split_by_month(inbox: Path, out: Path, year: int, last_month: int) -> dict[i
         folder.mkdir(parents=True, exist_ok=True)
     named: dict[int, set[str]] = {m: set() for m in folders}  # customers each month names
     for kind, column in EVENTS.items():
-        header, rows = _read(inbox / f"{kind}.csv")
-        at, cust = _col(header, column), _col(header, "customer_id")
-        per: dict[int, list] = {m: [] for m in folders}
-        for row in rows:
-            m = max(1, _month_of(kind, row[at], year)) if len(row) > at else 1
-            if m in per:
-                per[m].append(row)
-                named[m].add(row[cust].strip() if len(row) > cust else "")
-        for m, mine in per.items():
-            if mine:
-                _write(folders[m] / f"{kind}_{year}-{m:02d}.csv", header, mine)
+        named_kind = _stream_events(inbox / f"{kind}.csv", kind, column, folders, year)
+        for m, ids in named_kind.items():
+            named[m] |= ids
     snapshots = {kind: _read(inbox / f"{kind}.csv") for kind in SNAPSHOTS}
     c_header, customers = _read(inbox / "customers.csv")
     c_id = _col(c_header, "customer_id")
