@@ -124,4 +124,7 @@ def report_paths(result: dict) -> str:
         fmt = "{:.0f}" if "MB" in row["figure"] else "{:.3f}"
         out.append(f"  {row['figure']:<44} {_f(row['value'], fmt):>10} "
                    f"{_f(row['target'], fmt):>10} {met:>5}")
+    out.append("  (plain Python = the literal test oracle behind a csv reader, slower than a "
+               "tuned program:\n   see benchmarks/README.md; ratios are figures, never a "
+               "failed run)")
     return "\n".join(out)
