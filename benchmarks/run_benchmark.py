@@ -1,16 +1,21 @@
 #!/usr/bin/env python
 """Benchmark the `support-billing` pipeline on generated data (see benchmarks/README.md).
 
-    python benchmarks/run_benchmark.py --scale S|M|L [--customers N] [--keep]
+    python benchmarks/run_benchmark.py --scale S|M|X|L [--customers N] [--keep]
+                                       [--monthly-from MM] [--steps ...]
                                        [--prefect-server URL] [--json FILE]
 
-Generates a dataset at the scale into a temporary home, runs the real CLI as
-subprocesses (ingest the year; bill December as a preview, the first build after the
-ingest; bill January, month 1; January again, the R15 no-op; December again, month 12;
-ingest 1,000 new tickets; bill February after them) and prints a table: rows per export,
-wall seconds and peak memory of each command and of each stage inside `bill` (from its `stage <name> <secs>s` lines), and
-direct measurements of the fixed costs: Prefect import and a trivial flow run on a
-temporary server (and on --prefect-server), dbt import and parse, GX import and context.
+Generates a year of exports into a temporary home and, in the same run:
+- the comparison steps (paths.py): a plain-Python reference pass over the files, a cold
+  `bill` of November on an empty home, and the monthly path (the exports split by month,
+  billed month by month, then November's exports and `bill`, then the R15 no-op re-bill),
+  with where the time goes and the ratios against issue 11's targets;
+- the pipeline steps on one warehouse (ingest the year; bill December as a preview, the
+  first build after the ingest; bill January; January again, the R15 no-op; December
+  again; ingest 1,000 new tickets; bill February after them): wall seconds and peak
+  memory of each command and of each stage inside `bill` (from its stage lines);
+- direct measurements of the fixed costs: Prefect import and a trivial flow run on a
+  temporary server (and on --prefect-server), dbt import and parse, GX import and context.
 """
 
 from __future__ import annotations
@@ -18,190 +23,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measuring import (  # noqa: E402
+    DBT_PROBE,
+    GX_PROBE,
+    PREFECT_PROBE,
+    measure,
+    parse_stages,
+    probe,
+)
+from paths import PATH_STEPS, run_paths  # noqa: E402
+from paths_report import ratios, report_paths  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCALES = {"S": 1_000, "M": 10_000, "L": 100_000}
-YEAR = 2026
+SCALES = {"S": 1_000, "M": 10_000, "X": 20_000, "L": 100_000}
+YEAR = 2025  # every month has ended (SPEC 6): the monthly path can finalize November
 STAGES = ["ingest", "dbt build", "quality gate", "export", "finalize",
           "flow/orchestration overhead"]
 KINDS = ["customers", "subscriptions", "tickets", "timesheets", "prepaid_hours"]
-TIME_BIN = "/usr/bin/time"
 SMALL_TICKETS = 1_000
-
-
-@dataclass
-class Run:
-    label: str
-    cmd: list[str]
-    rc: int | None = None
-    wall_s: float | None = None
-    peak_mb: float | None = None
-    stdout: str = ""
-    stderr: str = ""
-    stages: dict = field(default_factory=dict)  # name -> {"wall_s", "peak_mb"}
-    values: dict = field(default_factory=dict)  # JSON printed by a probe
-
-
-# ----------------------------------------------------------------------------- measuring
-def _poll_peak(proc: subprocess.Popen, box: list) -> None:
-    """Peak RSS (MB) of a process and its children, polled (when /usr/bin/time is absent)."""
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover
-        return
-    try:
-        root = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            rss = 0
-            for p in [root, *root.children(recursive=True)]:
-                try:
-                    rss += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            box[0] = max(box[0], rss / 2**20)
-            time.sleep(0.05)
-    except psutil.Error:
-        pass
-
-
-def measure(label: str, cmd: list[str], env: dict, timeout: float) -> Run:
-    """Run cmd; its wall time, peak RSS and output."""
-    run = Run(label, cmd)
-    use_time = os.path.exists(TIME_BIN) and os.access(TIME_BIN, os.X_OK)
-    with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as tf:
-        time_file = tf.name
-    full = [TIME_BIN, "-f", "%M", "-o", time_file, *cmd] if use_time else cmd
-    box = [0.0]
-    started = time.perf_counter()
-    proc = subprocess.Popen(full, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=str(REPO_ROOT))
-    poller = None
-    if not use_time:
-        poller = threading.Thread(target=_poll_peak, args=(proc, box), daemon=True)
-        poller.start()
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        err += f"\nbenchmark: timed out after {timeout:.0f}s"
-    run.wall_s = time.perf_counter() - started
-    run.rc = proc.returncode
-    run.stdout, run.stderr = out, err
-    if use_time:
-        try:
-            lines = [x for x in Path(time_file).read_text().splitlines() if x.strip()]
-            run.peak_mb = int(lines[-1]) / 1024
-        except (OSError, ValueError, IndexError):
-            run.peak_mb = None
-    elif box[0]:
-        run.peak_mb = box[0]
-    Path(time_file).unlink(missing_ok=True)
-    return run
-
-
-# `stage ingest 1.23s [peak 512 MB]` or `  ingest done in 1.5 s` (what `bill` prints).
-STAGE_LINES = [
-    re.compile(r"stage[\s:]+(?P<name>[A-Za-z][\w /.&-]*?)\s*[:=]?\s*"
-               r"(?P<secs>\d+(?:\.\d+)?)\s*s\b(?P<rest>.*)", re.IGNORECASE),
-    re.compile(r"^\s*(?P<name>[A-Za-z][\w /.&-]*?)\s+(?:done|finished|took)\s+(?:in\s+)?"
-               r"(?P<secs>\d+(?:\.\d+)?)\s*s\b(?P<rest>.*)$", re.IGNORECASE),
-]
-MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(MB|MiB|GB|GiB)\b", re.IGNORECASE)
-
-
-def stage_key(name: str) -> str | None:
-    n = name.lower()
-    if "gate" in n or "quality" in n or "expect" in n or n.startswith("gx"):
-        return "quality gate"
-    if "dbt" in n or "build" in n or "model" in n:
-        return "dbt build"
-    if "ingest" in n or "load" in n:
-        return "ingest"
-    if "finaliz" in n:
-        return "finalize"
-    if "export" in n or "publish" in n:
-        return "export"
-    if "flow" in n or "overhead" in n or "orchestr" in n or "prefect" in n:
-        return "flow/orchestration overhead"
-    return None
-
-
-def parse_stages(text: str) -> dict:
-    """Stage lines of `bill` -> {stage: {"wall_s", "peak_mb"}}; unknown names are ignored."""
-    stages: dict = {}
-    for line in text.splitlines():
-        m = next((m for rx in STAGE_LINES if (m := rx.search(line))), None)
-        if m is None:
-            continue
-        key = stage_key(m.group("name"))
-        if key is None:
-            continue
-        peak = None
-        mm = MEM.search(m.group("rest") or "")
-        if mm:
-            peak = float(mm.group(1)) * (1024 if mm.group(2).lower().startswith("g") else 1)
-        entry = stages.setdefault(key, {"wall_s": 0.0, "peak_mb": None})
-        entry["wall_s"] += float(m.group("secs"))
-        if peak is not None:
-            entry["peak_mb"] = max(entry["peak_mb"] or 0.0, peak)
-    return stages
-
-
-# ----------------------------------------------------------------------------- probes
-PREFECT_PROBE = """
-import json, time
-t0 = time.perf_counter()
-from prefect import flow
-t1 = time.perf_counter()
-@flow(name="benchmark-trivial", log_prints=False)
-def trivial():
-    return 1
-trivial()
-t2 = time.perf_counter()
-print("PROBE " + json.dumps({"import_s": t1 - t0, "flow_s": t2 - t1}))
-"""
-
-DBT_PROBE = """
-import json, os, sys, time
-t0 = time.perf_counter()
-from dbt.cli.main import dbtRunner
-t1 = time.perf_counter()
-project = sys.argv[1]; target = sys.argv[2]
-res = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project,
-                          "--target-path", target + "/target", "--log-path", target + "/logs",
-                          "--no-partial-parse", "--quiet"])
-t2 = time.perf_counter()
-print("PROBE " + json.dumps({"import_s": t1 - t0, "parse_s": t2 - t1, "ok": bool(res.success)}))
-"""
-
-GX_PROBE = """
-import json, time
-t0 = time.perf_counter()
-import great_expectations as gx
-t1 = time.perf_counter()
-ctx = gx.get_context(mode="ephemeral")
-t2 = time.perf_counter()
-print("PROBE " + json.dumps({"import_s": t1 - t0, "context_s": t2 - t1}))
-"""
-
-
-def probe(label: str, code: str, args: list[str], env: dict, timeout: float) -> Run:
-    run = measure(label, [sys.executable, "-c", code, *args], env, timeout)
-    for line in run.stdout.splitlines():
-        if line.startswith("PROBE "):
-            run.values = json.loads(line[6:])
-    return run
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -247,7 +95,7 @@ def write_small_export(folder: Path, inbox: Path) -> Path:
 
 def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_server: str | None,
                   timeout: float, skip_probes: bool = False, steps: list[str] | None = None,
-                  cli: list[str] | None = None) -> dict:
+                  cli: list[str] | None = None, monthly_from: int = 1) -> dict:
     env = dict(os.environ)
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_HOME"] = str(home / ".prefect")  # isolated: no shared ~/.prefect database
@@ -292,7 +140,12 @@ def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_ser
     if prefect_server:
         cli_env["PREFECT_API_URL"] = prefect_server
     base = [*(cli or cli_command()), "--home", str(home)]
-    steps = steps or list(STEPS)
+    steps = steps or [*PATH_STEPS, *STEPS]
+    ctx = {"measure": measure, "probe": probe, "parse_stages": parse_stages, "home": home,
+           "year": YEAR, "env": cli_env, "cli": cli or cli_command(), "timeout": timeout,
+           "monthly_from": monthly_from}
+    run_paths(ctx, [s for s in steps if s in PATH_STEPS], result)
+    steps = [s for s in steps if s in STEPS]
     if "ingestsmall" in steps:
         write_small_export(home / "small", home / "inbox")
     for label, args in (STEPS[name] for name in steps):
@@ -396,8 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
     parser.add_argument("--skip-probes", action="store_true",
                         help="skip the Prefect / dbt / GX fixed-cost measurements")
-    parser.add_argument("--steps", default=",".join(STEPS),
-                        help=f"comma-separated CLI steps to run, of {', '.join(STEPS)}")
+    parser.add_argument("--steps", default=",".join([*PATH_STEPS, *STEPS]),
+                        help="comma-separated steps to run, of "
+                        f"{', '.join([*PATH_STEPS, *STEPS])}")
+    parser.add_argument("--monthly-from", type=int, default=1, metavar="MM",
+                        help="monthly path: months before MM arrive in one drop and only "
+                        "MM-1 is billed, then MM..10 one by one (default 1: every month)")
     parser.add_argument("--cli", help="command to run instead of `support-billing` "
                         "(e.g. a stub, for testing this script)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -406,9 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     if customers < 1:
         parser.error("--customers must be at least 1")
     steps = [x.strip() for x in args.steps.split(",") if x.strip()]
-    unknown = [x for x in steps if x not in STEPS]
+    unknown = [x for x in steps if x not in STEPS and x not in PATH_STEPS]
     if unknown:
-        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+        parser.error(f"unknown step(s) {', '.join(unknown)}; "
+                     f"choose from {', '.join([*PATH_STEPS, *STEPS])}")
+    if not 1 <= args.monthly_from <= 11:
+        parser.error("--monthly-from must be a month from 1 to 11")
     made = args.home is None
     home = Path(tempfile.mkdtemp(prefix=f"sb-bench-{args.scale}-")) if made else args.home
     home = home.resolve()
@@ -416,8 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_benchmark(args.scale, customers, args.seed, home, args.prefect_server,
                                args.timeout, args.skip_probes, steps,
-                               shlex.split(args.cli) if args.cli else None)
+                               shlex.split(args.cli) if args.cli else None, args.monthly_from)
+        result["ratios"] = ratios(result)
         print(report(result))
+        paths = report_paths(result)
+        if paths:
+            print("\n" + paths)
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))
     finally:

@@ -25,20 +25,33 @@ DIRECT = ["prefect import", "prefect trivial flow, temporary server (cold)",
 
 STUB = textwrap.dedent(
     """
-    import sys
+    import json, sys
+    from pathlib import Path
     args = sys.argv[1:]
     assert args[0] == "--home", args
-    command = args[2]
+    home, command = Path(args[1]), args[2]
     if command == "bill":
+        print("support-billing bill: " + args[4])
         print("  ingest ...")
         print("  ingest done in 0.5 s")
         print("stage dbt build 1.25s peak 300 MB")
         print("  gate done in 0.75 s")
         print("  export done in 0.1 s")
+        print("  invoices: 7   credit notes: 1   total billed: 123.45 USD")
+        target, logs = home / ".dbt" / "target", home / ".dbt" / "logs"
+        target.mkdir(parents=True, exist_ok=True)
+        logs.mkdir(parents=True, exist_ok=True)
+        results = [{"unique_id": "model.support_billing.invoices", "execution_time": 0.5},
+                   {"unique_id": "model.support_billing.fct_incidents", "execution_time": 0.25},
+                   {"unique_id": "test.support_billing.not_null_x", "execution_time": 0.125}]
+        (target / "run_results.json").write_text(json.dumps(
+            {"elapsed_time": 1.0, "args": {"which": "build"}, "results": results}))
+        with open(logs / "dbt.log", "a") as fh:
+            fh.write("10:00:00.000000 [debug] [MainThread]: running dbt with arguments {}\\n")
+            fh.write("10:00:02.500000 [info ] [MainThread]: Found 33 models, 5 seeds\\n")
     print("ok", command)
     """
 )
-
 
 def run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True,
@@ -56,23 +69,60 @@ def check_table(out: str) -> None:
         assert label in out, label
 
 
+PATH_LABELS = ["plain-Python reference", "cold bill 2025-11 (empty home)",
+               "monthly: bill 2025-11 (its exports just arrived)",
+               "monthly: bill 2025-11 again (R15 no-op)"]
+WHERE = ["process start", "imports", "prefect (server, flow start)", "dbt parse",
+         "dbt models (sum)", "gate", "export", "Each model of the monthly-path bill"]
+RATIOS = ["cold bill / plain Python", "monthly-path bill / cold bill",
+          "R15 no-op re-bill / cold bill", "peak memory of any command (MB)"]
+
+
+def check_paths(out: str, result: dict, months: list[str]) -> None:
+    """The comparison steps' commands, reference figures, time split and ratio table."""
+    for label in [*PATH_LABELS, *(f"monthly: bill {m}" for m in months)]:
+        assert f"  {label} " in out, label
+    labels = [r["label"] for r in result["paths"]["runs"]["months"]]
+    assert labels == [f"monthly: bill {m}" for m in months]
+    for label in WHERE + RATIOS:
+        assert label in out, label
+    assert "Plain-Python reference (csv module" in out
+    assert [r["figure"] for r in result["ratios"]] == RATIOS
+    assert [r["target"] for r in result["ratios"]][1:] == [0.4, 0.25, 3072.0]
+    ref = result["paths"]["runs"]["reference"]
+    assert ref["rc"] == 0, ref["stderr"]
+    assert ref["values"]["rows_rejected"] == 0 and ref["values"]["rows_held"] == 0
+
+
 def test_benchmark_table_with_a_stub_cli(tmp_path):
     stub = tmp_path / "stub.py"
     stub.write_text(STUB)
     result_file = tmp_path / "result.json"
-    proc = run(["--scale", "S", "--customers", "50", "--skip-probes",
+    proc = run(["--scale", "S", "--customers", "50", "--skip-probes", "--monthly-from", "9",
                 "--cli", f"{sys.executable} {stub}", "--json", str(result_file)])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     check_table(out)
-    for label in ("bill 2026-12 --preview (first after ingest: full build)",
-                  "bill 2026-12 --preview (month 12)", "bill 2026-01 (month 1)",
-                  "bill 2026-01 again (R15 no-op)", "ingest 1,000 new tickets (small file)",
-                  "bill 2026-02 (after the small ingest)"):
+    for label in ("bill 2025-12 --preview (first after ingest: full build)",
+                  "bill 2025-12 --preview (month 12)", "bill 2025-01 (month 1)",
+                  "bill 2025-01 again (R15 no-op)", "ingest 1,000 new tickets (small file)",
+                  "bill 2025-02 (after the small ingest)"):
         assert label in out
     result = json.loads(result_file.read_text())
     assert result["rows"]["customers"] == 50
     assert all(result["rows"][k] > 0 for k in KINDS)
+    check_paths(out, result, ["2025-08", "2025-09", "2025-10"])
+    paths = result["paths"]["runs"]
+    assert paths["reference"]["values"]["invoices"] > 0
+    assert paths["cold"]["values"] == {"invoices": 8, "total": "123.45"}
+    where = paths["monthly"]["where"]
+    assert where["dbt parse"] == 2.5 and where["dbt invocations"] == 1, where
+    assert where["dbt"]["models"] == {"invoices": 0.5, "fct_incidents": 0.25}
+    assert where["dbt"]["tests"] == 1 and where["dbt"]["tests_s"] == 0.125
+    assert where["gate"] == 0.75 and where["export"] == 0.1
+    assert where["to first flow line"] is not None
+    assert "    invoices                                         0.50" in out
+    assert "same as the reference: NO" in out  # the stub's figures are not the reference's
     bill = result["runs"][1]
     assert bill["rc"] == 0
     assert bill["stages"]["dbt build"] == {"wall_s": 1.25, "peak_mb": 300.0}
@@ -93,11 +143,38 @@ def test_benchmark_runs_the_real_pipeline(tmp_path):
     result = json.loads(result_file.read_text())
     assert result["generate"]["rc"] == 0
     assert [r["label"] for r in result["runs"]] == [
-        "ingest", "bill 2026-01 (month 1)", "bill 2026-01 again (R15 no-op)"]
+        "ingest", "bill 2025-01 (month 1)", "bill 2025-01 again (R15 no-op)"]
     for r in result["runs"]:
         assert r["rc"] == 0, r["stderr"][-2000:]
     first, again = result["runs"][1], result["runs"][2]
-    assert "2026-01 published and finalized" in first["stdout"]
+    assert "2025-01 published and finalized" in first["stdout"]
     assert set(first["stages"]) >= {"ingest", "dbt build", "quality gate", "export", "finalize"}
     assert "nothing changed since the last build" in again["stdout"]
-    assert "2026-01 was already finalized: nothing changed" in again["stdout"]
+    assert "2025-01 was already finalized: nothing changed" in again["stdout"]
+
+
+@pytest.mark.slow
+def test_benchmark_comparison_steps_on_the_real_pipeline(tmp_path):
+    """The real CLI on 30 customers: the plain-Python reference, the cold bill of November
+    and the monthly path from October (`--monthly-from 11`: January to October arrive at
+    once, October is billed, then November's exports, November, November again)."""
+    result_file = tmp_path / "result.json"
+    proc = run(["--customers", "30", "--skip-probes", "--monthly-from", "11",
+                "--steps", "reference,cold,monthly", "--json", str(result_file)], timeout=1500)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    result = json.loads(result_file.read_text())
+    check_paths(out, result, ["2025-10"])
+    runs = result["paths"]["runs"]
+    for r in [runs["cold"], *runs["months"], runs["monthly"], runs["noop"]]:
+        assert r["rc"] == 0, r["stderr"][-2000:]
+    # The reference and the cold bill bill the same month from the same files: same numbers.
+    assert runs["cold"]["values"] == {k: runs["reference"]["values"][k]
+                                      for k in ("invoices", "total")}
+    assert "(same as the reference: yes)" in out
+    assert "2025-11 published and finalized" in runs["monthly"]["stdout"]
+    assert "2025-11 was already finalized: nothing changed" in runs["noop"]["stdout"]
+    monthly = runs["monthly"]["where"]
+    assert monthly["dbt invocations"] >= 1 and monthly["dbt parse"] > 0
+    assert "fct_invoice_lines_computed" in monthly["dbt"]["models"]
+    assert all(r["value"] is not None for r in result["ratios"])
