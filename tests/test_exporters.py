@@ -365,6 +365,8 @@ def test_run_summary_names_the_credit_memos_to_enter_by_hand(capsys):
              "rows_held": 0}
     exported = {"status": "published", "stats": stats, "folder": "exports/2026-05",
                 "prepaid_report": "reports/prepaid_2026-05.csv",
+                "rejected_rows": "reports/rejected_rows.csv",
+                "review_page": "reports/review_2026-05.html",
                 "notes": [exporters.QBO_BY_HAND.format(n=1)]}
     billing._summary("2026-05", False, exported, {"hourly_work_without_hours": 0,
                                                   "report_md": "q.md"}, None)
