@@ -350,7 +350,7 @@ def test_split_parts_keeps_documents_whole_and_within_limits(sizes, max_docs, ma
         for _, group in part:
             assert owners.setdefault(group, i) == i
     if rows:  # no part could take the next document's first rows
-        for a, b in zip(parts, parts[1:]):
+        for a, b in zip(parts, parts[1:], strict=False):
             first = [r for r in b if r[1] == b[0][1]]
             assert len({g for _, g in a}) == max_docs or (
                 max_rows is not None and len(a) + len(first) > max_rows)

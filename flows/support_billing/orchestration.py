@@ -6,7 +6,8 @@ starts that same server (Prefect's ``SubprocessASGIServer``, the instance the fl
 reuses) from a helper thread that only spawns it and polls its health, while the main
 thread imports dbt and Great Expectations (~4 s) which the run needs later anyway. The
 flow starts once both are done. With a running server (``PREFECT_API_URL``) nothing
-changes: the flow starts at once, dbt is imported by the build and GX during it. Any failure here is left to Prefect's own start, which reports it as before.
+changes: the flow starts at once, dbt is imported by the build and GX during it. Any failure
+here is left to Prefect's own start, which reports it as before.
 """
 
 from __future__ import annotations

@@ -151,7 +151,9 @@ def print_table(rows: list[dict], year: int, today: date, data_as_of: str = "") 
         console = Console(width=200)
     day = as_of_day(year, today)
     kind = (
-        "past year" if year < today.year else "current year" if year == today.year else "future year"
+        "past year" if year < today.year
+        else "current year" if year == today.year
+        else "future year"
     )
     table = Table(
         title=f"Incident usage {year} ({kind}; allotment as of {day.isoformat()})"

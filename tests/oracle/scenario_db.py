@@ -7,7 +7,7 @@ modelled in dbt and the oracle, on the same typed rows.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -75,7 +75,7 @@ def _insert(con, data: dict) -> None:
                 ],
             )
         for i, t in enumerate(data["tickets"], 2):
-            utc = t["opened_at"].astimezone(timezone.utc)
+            utc = t["opened_at"].astimezone(UTC)
             con.execute(
                 "insert into raw.tickets values "
                 "(?, ?, cast(? as timestamptz), ?, ?, ?, ?, ?, ?, null, null, ?, ?, ?, 1)",
