@@ -17,7 +17,7 @@
 {%- endmacro %}
 
 {% macro create_customer_usage_on() %}
-{% set sql %}
+    {% set sql %}
 create or replace macro {{ target.schema }}.customer_usage_on(usage_year, today) as table
 with bounds as (
     select
@@ -89,5 +89,5 @@ left join modules on customers.customer_id = modules.customer_id
 left join allotments on customers.customer_id = allotments.customer_id
 left join incidents on customers.customer_id = incidents.customer_id
 {% endset %}
-{% do run_query(sql) %}
+    {% do run_query(sql) %}
 {% endmacro %}

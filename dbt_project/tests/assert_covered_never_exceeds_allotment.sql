@@ -3,4 +3,4 @@
 select *
 from {{ ref('int_incidents_deducted') }}
 where covered_so_far > allotment_available
-   or (coverage = 'covered' and not is_customer_active)
+    or (coverage = 'covered' and not is_customer_active)

@@ -8,4 +8,5 @@ with numbered as (
     from {{ ref('invoices') }}
 )
 
-select * from numbered where n <> expected_n
+select * from numbered
+where n <> expected_n

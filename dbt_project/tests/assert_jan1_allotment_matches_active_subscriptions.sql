@@ -16,12 +16,15 @@ per_module as (
     from {{ ref('stg_exports__subscriptions') }} as subscriptions
     inner join years
         on subscriptions.start_date <= make_date(years.year, 1, 1)
-        and (subscriptions.end_date is null or subscriptions.end_date >= make_date(years.year, 1, 1))
+            and (subscriptions.end_date is null or subscriptions.end_date >= make_date(years.year, 1, 1))
     group by all
 ),
 
 module_totals as (
-    select customer_id, year, sum(incidents) as incidents
+    select
+        customer_id,
+        year,
+        sum(incidents) as incidents
     from per_module
     group by all
 ),
@@ -37,7 +40,10 @@ direct as (
 ),
 
 steps as (
-    select customer_id, year, max(allotment) as allotment
+    select
+        customer_id,
+        year,
+        max(allotment) as allotment
     from {{ ref('allotment_steps') }}
     where available_from = make_date(year, 1, 1)
     group by all
@@ -51,5 +57,5 @@ select
 from direct
 full outer join steps
     on direct.customer_id = steps.customer_id
-    and direct.year = steps.year
+        and direct.year = steps.year
 where coalesce(direct.allotment, 0) != coalesce(steps.allotment, 0)

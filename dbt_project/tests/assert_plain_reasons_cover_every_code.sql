@@ -1,21 +1,30 @@
 {# Section 5: every R9 reason code and R14 line type has exactly one plain sentence. #}
 with codes as (
-    select 'reason' as kind, code from (values ('void'), ('override_billable'),
+    select
+        'reason' as kind,
+        t.code
+    from (
+        values ('void'), ('override_billable'),
         ('override_free'), ('hourly_work'), ('free_migration_benefit'),
-        ('billable_category'), ('time_sensitive'), ('free_category')) as t (code)
+        ('billable_category'), ('time_sensitive'), ('free_category')
+    ) as t (code)
     union all
-    select 'line_type', code from (values ('support_subscription'),
-        ('additional_incident_subscription'), ('additional_incident_upfront'),
-        ('implementation_hours'), ('training_hours'), ('custom_development_hours'),
-        ('prepaid_hours_deduction'), ('prior_period_adjustment')) as t (code)
+    select
+        'line_type' as kind,
+        line_types.line_type as code
+    from {{ ref('line_types') }} as line_types
 ),
 
 counted as (
-    select codes.kind, codes.code, count(words.sentence) as sentences
+    select
+        codes.kind,
+        codes.code,
+        count(words.sentence) as sentences
     from codes
     left join {{ ref('plain_reasons') }} as words
         on codes.kind = words.kind and codes.code = words.code
     group by all
 )
 
-select * from counted where sentences <> 1
+select * from counted
+where sentences <> 1

@@ -4,13 +4,20 @@
   active on at least one day. One row per added incident and month in effect.
 #}
 with added as (
-    select ticket_id, customer_id, period, year
+    select
+        ticket_id,
+        customer_id,
+        period,
+        year
     from {{ ref('fct_incidents') }}
     where overage_treatment = 'subscription'
 ),
 
 active_months as (
-    select distinct customer_id, period, year
+    select distinct
+        customer_id,
+        period,
+        year
     from {{ ref('int_subscription_months') }}
 ),
 
@@ -23,8 +30,8 @@ final as (
     from added
     inner join active_months
         on added.customer_id = active_months.customer_id
-        and added.year = active_months.year
-        and active_months.period >= added.period
+            and added.year = active_months.year
+            and added.period <= active_months.period
 )
 
 select * from final

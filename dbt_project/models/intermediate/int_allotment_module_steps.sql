@@ -29,16 +29,20 @@ subscription_years as (
     from subscriptions
     inner join years
         on subscriptions.start_date <= make_date(years.year, 12, 31)
-        and (subscriptions.end_date is null or subscriptions.end_date >= make_date(years.year, 1, 1))
+            and (subscriptions.end_date is null or subscriptions.end_date >= make_date(years.year, 1, 1))
 ),
 
 steps as (
-    select distinct customer_id, module, year, counted_from as available_from
+    select distinct
+        customer_id,
+        module,
+        year,
+        counted_from as available_from
     from subscription_years
 ),
 
 month_numbers as (
-    select cast(k as integer) as month_number from range(1, 13) as r (k)
+    select cast(r.k as integer) as month_number from range(1, 13) as r (k)
 ),
 
 monthly_largest as (
@@ -53,11 +57,11 @@ monthly_largest as (
     from steps
     inner join subscription_years
         on steps.customer_id = subscription_years.customer_id
-        and steps.module = subscription_years.module
-        and steps.year = subscription_years.year
-        and subscription_years.counted_from <= steps.available_from
+            and steps.module = subscription_years.module
+            and steps.year = subscription_years.year
+            and steps.available_from >= subscription_years.counted_from
     inner join month_numbers
-        on month_numbers.month_number >= subscription_years.first_month
+        on subscription_years.first_month <= month_numbers.month_number
     group by all
 ),
 

@@ -9,13 +9,19 @@ with module_steps as (
 ),
 
 extras as (
-    select year, max(extra_incidents_per_year) as extra_incidents
+    select
+        year,
+        max(extra_incidents_per_year) as extra_incidents
     from {{ ref('int_calendar_months') }}
     group by year
 ),
 
 step_days as (
-    select distinct customer_id, year, available_from from module_steps
+    select distinct
+        customer_id,
+        year,
+        available_from
+    from module_steps
 ),
 
 module_levels as (
@@ -29,8 +35,8 @@ module_levels as (
     from step_days
     inner join module_steps
         on step_days.customer_id = module_steps.customer_id
-        and step_days.year = module_steps.year
-        and module_steps.available_from <= step_days.available_from
+            and step_days.year = module_steps.year
+            and step_days.available_from >= module_steps.available_from
     group by all
 ),
 

@@ -6,14 +6,25 @@
   benefits from Jan 1 of the year.
 #}
 with data_dates as (
-    select min(start_date) as lo, max(coalesce(end_date, start_date)) as hi
+    select
+        min(start_date) as lo,
+        max(coalesce(end_date, start_date)) as hi
     from {{ ref('stg_exports__subscriptions') }}
     union all
-    select min(opened_date), max(opened_date) from {{ ref('stg_exports__tickets') }}
+    select
+        min(opened_date) as lo,
+        max(opened_date) as hi
+    from {{ ref('stg_exports__tickets') }}
     union all
-    select min(work_date), max(work_date) from {{ ref('stg_exports__timesheets') }}
+    select
+        min(work_date) as lo,
+        max(work_date) as hi
+    from {{ ref('stg_exports__timesheets') }}
     union all
-    select min(purchased_on), max(purchased_on) from {{ ref('stg_exports__prepaid_hours') }}
+    select
+        min(purchased_on) as lo,
+        max(purchased_on) as hi
+    from {{ ref('stg_exports__prepaid_hours') }}
 ),
 
 bounds as (

@@ -14,19 +14,30 @@ months as (
 ),
 
 module_months as (
-    select customer_id, period, module, max(annual_incidents) as largest_incidents
+    select
+        customer_id,
+        period,
+        module,
+        max(annual_incidents) as largest_incidents
     from subscription_months
     group by all
 ),
 
 customer_months as (
-    select customer_id, period, cast(sum(largest_incidents) as integer) as subscribed_incidents
+    select
+        customer_id,
+        period,
+        cast(sum(largest_incidents) as integer) as subscribed_incidents
     from module_months
     group by all
 ),
 
 added as (
-    select customer_id, period, count(*) as added_incidents, string_agg(ticket_id, ' ' order by ticket_id) as ticket_ids
+    select
+        customer_id,
+        period,
+        count(*) as added_incidents,
+        string_agg(ticket_id, ' ' order by ticket_id) as ticket_ids
     from {{ ref('int_added_incidents_in_effect') }}
     group by all
 ),
@@ -50,7 +61,7 @@ final as (
     inner join months on customer_months.period = months.period
     left join added
         on customer_months.customer_id = added.customer_id
-        and customer_months.period = added.period
+            and customer_months.period = added.period
 )
 
 select * from final

@@ -18,7 +18,10 @@ blocks as (
 ),
 
 supply_by_day as (
-    select customer_id, purchased_on, max(block_end) as block_hours_available
+    select
+        customer_id,
+        purchased_on,
+        max(block_end) as block_hours_available
     from blocks
     group by all
 ),
@@ -30,7 +33,7 @@ with_supply as (
     from entries
     asof left join supply_by_day
         on entries.customer_id = supply_by_day.customer_id
-        and entries.work_date >= supply_by_day.purchased_on
+            and entries.work_date >= supply_by_day.purchased_on
 ),
 
 running as (

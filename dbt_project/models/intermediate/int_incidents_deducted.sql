@@ -13,7 +13,13 @@ with tickets as (
 
 incidents as (
     {# Only the columns the running count needs: the window sorts stay narrow (issue 7). #}
-    select ticket_id, customer_id, opened_at, opened_date, opened_year, is_customer_active
+    select
+        ticket_id,
+        customer_id,
+        opened_at,
+        opened_date,
+        opened_year,
+        is_customer_active
     from tickets
     where is_billable_incident
 ),
@@ -33,8 +39,8 @@ with_allotment as (
     from incidents
     asof left join steps
         on incidents.customer_id = steps.customer_id
-        and incidents.opened_year = steps.year
-        and incidents.opened_date >= steps.available_from
+            and incidents.opened_year = steps.year
+            and incidents.opened_date >= steps.available_from
 ),
 
 ordered as (

@@ -31,8 +31,8 @@ final as (
     from entries
     inner join blocks
         on entries.customer_id = blocks.customer_id
-        and blocks.block_end - blocks.hours < entries.consumed_after
-        and blocks.block_end > entries.consumed_before
+            and blocks.block_end - blocks.hours < entries.consumed_after
+            and entries.consumed_before < blocks.block_end
 )
 
 select * from final

@@ -13,7 +13,11 @@ with finalized_months as (
 ),
 
 recomputed as (
-    select lines.customer_id, lines.period as adjusts_period, lines.line_type, max(lines.line_type_order) as line_type_order,
+    select
+        lines.customer_id,
+        lines.period as adjusts_period,
+        lines.line_type,
+        max(lines.line_type_order) as line_type_order,
         sum(lines.amount) as amount
     from {{ ref('fct_invoice_lines_computed') }} as lines
     inner join finalized_months on lines.period = finalized_months.period
@@ -47,8 +51,8 @@ compared as (
     from recomputed
     full outer join as_finalized
         on recomputed.customer_id = as_finalized.customer_id
-        and recomputed.adjusts_period = as_finalized.adjusts_period
-        and recomputed.line_type = as_finalized.line_type
+            and recomputed.adjusts_period = as_finalized.adjusts_period
+            and recomputed.line_type = as_finalized.line_type
     where coalesce(recomputed.adjusts_period, as_finalized.adjusts_period) in (select period from finalized_months)
 ),
 
@@ -57,7 +61,10 @@ line_types as (
 ),
 
 original_invoices as (
-    select period, customer_id, invoice_number
+    select
+        period,
+        customer_id,
+        invoice_number
     from {{ source('billing', 'finalized_invoices') }}
 ),
 
@@ -69,19 +76,19 @@ final as (
         adjustment_type.r14_order as line_type_order,
         compared.adjusts_period || ':' || coalesce(adjusted_type.r14_order, 9) as sort_key,
         'Adjustment for ' || compared.adjusts_period || ' ' || compared.adjusts_line_type
-            || ' (recomputed after late or corrected data)' as description,
+        || ' (recomputed after late or corrected data)' as description,
         cast(1 as decimal(18, 2)) as quantity,
         compared.difference as unit_price,
         compared.difference as amount,
         compared.adjusts_period || ':' || coalesce(original_invoices.invoice_number, '') || ':'
-            || compared.adjusts_line_type as source_ref,
+        || compared.adjusts_line_type as source_ref,
         adjustment_type.rule,
         compared.adjusts_period,
         compared.adjusts_line_type
     from compared
     left join original_invoices
         on compared.customer_id = original_invoices.customer_id
-        and compared.adjusts_period = original_invoices.period
+            and compared.adjusts_period = original_invoices.period
     left join line_types as adjusted_type on compared.adjusts_line_type = adjusted_type.line_type
     inner join line_types as adjustment_type
         on adjustment_type.line_type = 'prior_period_adjustment'

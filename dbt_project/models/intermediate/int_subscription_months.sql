@@ -26,7 +26,7 @@ final as (
     from subscriptions
     inner join months
         on subscriptions.start_date <= months.month_end
-        and (subscriptions.end_date is null or subscriptions.end_date >= months.month_start)
+            and (subscriptions.end_date is null or subscriptions.end_date >= months.month_start)
 )
 
 select * from final

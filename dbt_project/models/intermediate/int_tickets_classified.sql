@@ -17,10 +17,12 @@ categories as (
 
 hourly_tickets as (
     {# step 3: a ticket named on a billable timesheet entry of the same customer #}
-    select distinct customer_id, ticket_id
+    select distinct
+        customer_id,
+        ticket_id
     from {{ ref('stg_exports__timesheets') }}
     where ticket_id is not null
-      and activity in ('implementation', 'training', 'custom_development')
+        and activity in ('implementation', 'training', 'custom_development')
 ),
 
 active_tickets as (
@@ -28,8 +30,8 @@ active_tickets as (
     from tickets
     inner join subscriptions
         on tickets.customer_id = subscriptions.customer_id
-        and subscriptions.start_date <= tickets.opened_date
-        and (subscriptions.end_date is null or tickets.opened_date <= subscriptions.end_date)
+            and tickets.opened_date >= subscriptions.start_date
+            and (subscriptions.end_date is null or tickets.opened_date <= subscriptions.end_date)
 ),
 
 flagged as (
@@ -49,7 +51,7 @@ flagged as (
     inner join categories on tickets.category = categories.category
     left join hourly_tickets
         on tickets.customer_id = hourly_tickets.customer_id
-        and tickets.ticket_id = hourly_tickets.ticket_id
+            and tickets.ticket_id = hourly_tickets.ticket_id
     left join active_tickets on tickets.ticket_id = active_tickets.ticket_id
 ),
 
@@ -68,10 +70,10 @@ migration_benefit as (
         months.free_migrations_per_year
     from flagged
     inner join {{ ref('int_calendar_months') }} as months
-        on months.period = flagged.opened_period
+        on flagged.opened_period = months.period
     where flagged.treatment = 'migration'
-      and flagged.decided_reason is null
-      and flagged.is_customer_active
+        and flagged.decided_reason is null
+        and flagged.is_customer_active
 ),
 
 final as (

@@ -4,7 +4,10 @@
   an allotment above 0 or a billable incident.
 #}
 with steps as (
-    select customer_id, year, max(allotment) as allotment
+    select
+        customer_id,
+        year,
+        max(allotment) as allotment
     from {{ ref('int_allotment_steps') }}
     group by all
 ),
@@ -31,7 +34,7 @@ final as (
     from steps
     full outer join incidents
         on steps.customer_id = incidents.customer_id
-        and steps.year = incidents.year
+            and steps.year = incidents.year
 )
 
 select * from final

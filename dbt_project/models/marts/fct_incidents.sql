@@ -34,7 +34,7 @@ treated as (
     left join customers on deducted.customer_id = customers.customer_id
     left join finalized_policies
         on deducted.customer_id = finalized_policies.customer_id
-        and deducted.opened_period = finalized_policies.period
+            and deducted.opened_period = finalized_policies.period
 ),
 
 final as (

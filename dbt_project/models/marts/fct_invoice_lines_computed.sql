@@ -31,14 +31,14 @@ support_subscription as (
         'support_subscription' as line_type,
         subscription_months.subscription_id as sort_key,
         modules.display_name || ' support: ' || subscription_months.annual_incidents
-            || ' incidents x ' || customer_months.rate || ' per month (tier total '
-            || customer_months.tier_total || ')'
-            || case
-                when subscription_months.active_days < subscription_months.days_in_month
-                    then ', ' || subscription_months.active_days || '/'
-                        || subscription_months.days_in_month || ' days'
-                else ''
-            end as description,
+        || ' incidents x ' || customer_months.rate || ' per month (tier total '
+        || customer_months.tier_total || ')'
+        || case
+            when subscription_months.active_days < subscription_months.days_in_month
+                then ', ' || subscription_months.active_days || '/'
+                    || subscription_months.days_in_month || ' days'
+            else ''
+        end as description,
         cast(subscription_months.annual_incidents as decimal(18, 2)) as quantity,
         customer_months.rate as unit_price,
         {{ cents_to_money(div_round_half_up(
@@ -49,7 +49,7 @@ support_subscription as (
     from subscription_months
     inner join customer_months
         on subscription_months.customer_id = customer_months.customer_id
-        and subscription_months.period = customer_months.period
+            and subscription_months.period = customer_months.period
     inner join modules on subscription_months.module = modules.module_code
 ),
 
@@ -61,7 +61,7 @@ added_subscription as (
         'additional_incident_subscription' as line_type,
         '' as sort_key,
         'Additional incidents added to the subscription: ' || added_incidents
-            || ' x ' || rate || ' per month' as description,
+        || ' x ' || rate || ' per month' as description,
         cast(added_incidents as decimal(18, 2)) as quantity,
         rate as unit_price,
         cast(added_incidents * rate as decimal(18, 2)) as amount,
@@ -78,7 +78,7 @@ upfront as (
         'additional_incident_upfront' as line_type,
         '' as sort_key,
         'Additional incidents billed up front: ' || count(*) || ' x '
-            || max(months.upfront_price) as description,
+        || max(months.upfront_price) as description,
         cast(count(*) as decimal(18, 2)) as quantity,
         max(months.upfront_price) as unit_price,
         cast(count(*) * max(months.upfront_price) as decimal(18, 2)) as amount,
@@ -117,7 +117,7 @@ prepaid as (
         'prepaid_hours_deduction' as line_type,
         block_id as sort_key,
         'Prepaid hours from block ' || block_id || ': ' || hours_taken || ' h used, '
-            || hours_left || ' h left' as description,
+        || hours_left || ' h left' as description,
         hours_taken as quantity,
         cast(0 as decimal(18, 2)) as unit_price,
         cast(0 as decimal(18, 2)) as amount,

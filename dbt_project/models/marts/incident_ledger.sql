@@ -8,7 +8,10 @@ with incidents as (
 ),
 
 finalized_invoices as (
-    select period, customer_id, invoice_number
+    select
+        period,
+        customer_id,
+        invoice_number
     from {{ source('billing', 'finalized_invoices') }}
 ),
 
@@ -19,7 +22,7 @@ final as (
     from incidents
     left join finalized_invoices
         on incidents.charged_period = finalized_invoices.period
-        and incidents.customer_id = finalized_invoices.customer_id
+            and incidents.customer_id = finalized_invoices.customer_id
 )
 
 select * from final

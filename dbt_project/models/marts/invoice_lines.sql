@@ -22,13 +22,35 @@ adjustments as (
 
 all_lines as (
     select
-        period, customer_id, line_type, line_type_order, sort_key, description, quantity,
-        unit_price, amount, source_ref, rule, adjusts_period, adjusts_line_type
+        period,
+        customer_id,
+        line_type,
+        line_type_order,
+        sort_key,
+        description,
+        quantity,
+        unit_price,
+        amount,
+        source_ref,
+        rule,
+        adjusts_period,
+        adjusts_line_type
     from month_lines
     union all
     select
-        period, customer_id, line_type, line_type_order, sort_key, description, quantity,
-        unit_price, amount, source_ref, rule, adjusts_period, adjusts_line_type
+        period,
+        customer_id,
+        line_type,
+        line_type_order,
+        sort_key,
+        description,
+        quantity,
+        unit_price,
+        amount,
+        source_ref,
+        rule,
+        adjusts_period,
+        adjusts_line_type
     from adjustments
 ),
 
@@ -46,8 +68,8 @@ numbered_customers as (
     select
         *,
         case document_type when 'credit_note' then 'CN' else 'INV' end
-            || '-' || replace('{{ period }}', '-', '') || '-'
-            || lpad(cast(row_number() over (partition by document_type order by customer_id) as varchar), 5, '0')
+        || '-' || replace('{{ period }}', '-', '') || '-'
+        || lpad(cast(row_number() over (partition by document_type order by customer_id) as varchar), 5, '0')
             as invoice_number
     from invoiced_customers
 ),

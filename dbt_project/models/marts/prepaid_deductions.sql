@@ -8,7 +8,10 @@ with deductions as (
 ),
 
 invoices as (
-    select distinct customer_id, invoice_number from {{ ref('invoice_lines') }}
+    select distinct
+        customer_id,
+        invoice_number
+    from {{ ref('invoice_lines') }}
 ),
 
 final as (

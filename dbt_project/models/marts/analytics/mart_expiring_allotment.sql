@@ -9,7 +9,11 @@ with usage as (
 ),
 
 customers as (
-    select customer_id, customer_name, overage_policy from {{ ref('stg_exports__customers') }}
+    select
+        customer_id,
+        customer_name,
+        overage_policy
+    from {{ ref('stg_exports__customers') }}
 ),
 
 final as (

@@ -28,7 +28,10 @@ billed as (
 ),
 
 customers as (
-    select customer_id, customer_name from {{ ref('stg_exports__customers') }}
+    select
+        customer_id,
+        customer_name
+    from {{ ref('stg_exports__customers') }}
 ),
 
 final as (
@@ -54,8 +57,8 @@ final as (
     left join customers on entries.customer_id = customers.customer_id
     left join billed
         on entries.customer_id = billed.customer_id
-        and entries.period = billed.period
-        and entries.activity = billed.activity
+            and entries.period = billed.period
+            and entries.activity = billed.activity
 )
 
 select * from final

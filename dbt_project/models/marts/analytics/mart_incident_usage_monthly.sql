@@ -14,13 +14,26 @@ steps as (
 ),
 
 customers as (
-    select customer_id, customer_name from {{ ref('stg_exports__customers') }}
+    select
+        customer_id,
+        customer_name
+    from {{ ref('stg_exports__customers') }}
 ),
 
 customer_years as (
-    select customer_id, year from steps
+    select
+        customer_id,
+        year
+    from steps
     union
-    select customer_id, year from incidents
+    select
+        customer_id,
+        year
+    from incidents
+),
+
+month_numbers as (
+    select unnest(range(1, 13)) as month
 ),
 
 customer_months as (
@@ -30,7 +43,7 @@ customer_months as (
         cast(months.month as integer) as month,
         make_date(customer_years.year, cast(months.month as integer), 1) as month_start
     from customer_years
-    cross join (select unnest(range(1, 13)) as month) as months
+    cross join month_numbers as months
 ),
 
 monthly_incidents as (
@@ -57,8 +70,8 @@ allotment_at_month_end as (
     from customer_months
     inner join steps
         on customer_months.customer_id = steps.customer_id
-        and customer_months.year = steps.year
-        and steps.available_from <= last_day(customer_months.month_start)
+            and customer_months.year = steps.year
+            and steps.available_from <= last_day(customer_months.month_start)
     group by all
 ),
 
@@ -79,11 +92,11 @@ joined as (
     left join customers on customer_months.customer_id = customers.customer_id
     left join monthly_incidents
         on customer_months.customer_id = monthly_incidents.customer_id
-        and strftime(customer_months.month_start, '%Y-%m') = monthly_incidents.period
+            and strftime(customer_months.month_start, '%Y-%m') = monthly_incidents.period
     left join allotment_at_month_end
         on customer_months.customer_id = allotment_at_month_end.customer_id
-        and customer_months.year = allotment_at_month_end.year
-        and customer_months.month = allotment_at_month_end.month
+            and customer_months.year = allotment_at_month_end.year
+            and customer_months.month = allotment_at_month_end.month
 ),
 
 final as (

@@ -12,18 +12,31 @@
   support lines, which this mart leaves out (docs/decisions.md, Analysts).
 #}
 with overage as (
-    select customer_id, year, period, is_customer_active
+    select
+        customer_id,
+        year,
+        period,
+        is_customer_active
     from {{ ref('fct_incidents') }}
     where coverage = 'overage'
 ),
 
 months as (
-    select period, year, upfront_price, rate_tier_1_2, rate_tier_3_plus
+    select
+        period,
+        year,
+        upfront_price,
+        rate_tier_1_2,
+        rate_tier_3_plus
     from {{ ref('int_calendar_months') }}
 ),
 
 active_months as (
-    select customer_id, period, year, subscribed_incidents
+    select
+        customer_id,
+        period,
+        year,
+        subscribed_incidents
     from {{ ref('int_customer_months') }}
 ),
 
@@ -45,26 +58,38 @@ added_if_subscription as (
         count(*) as added_incidents
     from active_months
     inner join overage
-        on overage.customer_id = active_months.customer_id
-        and overage.year = active_months.year
-        and overage.period <= active_months.period
-        and overage.is_customer_active
+        on active_months.customer_id = overage.customer_id
+            and active_months.year = overage.year
+            and active_months.period >= overage.period
+            and overage.is_customer_active
     group by all
 ),
 
 actual as (
-    select customer_id, period, sum(amount) as actual_cost
+    select
+        customer_id,
+        period,
+        sum(amount) as actual_cost
     from {{ ref('fct_invoice_lines_computed') }}
     where line_type in ('additional_incident_upfront', 'additional_incident_subscription')
     group by all
 ),
 
 customer_periods as (
-    select customer_id, period from incidents_of_month
+    select
+        customer_id,
+        period
+    from incidents_of_month
     union
-    select customer_id, period from added_if_subscription
+    select
+        customer_id,
+        period
+    from added_if_subscription
     union
-    select customer_id, period from actual
+    select
+        customer_id,
+        period
+    from actual
 ),
 
 final as (
@@ -91,16 +116,16 @@ final as (
         ) as cost_if_subscription,
         cast(coalesce(actual.actual_cost, 0) as decimal(18, 2)) as actual_cost
     from customer_periods
-    inner join months on months.period = customer_periods.period
+    inner join months on customer_periods.period = months.period
     left join incidents_of_month
-        on incidents_of_month.customer_id = customer_periods.customer_id
-        and incidents_of_month.period = customer_periods.period
+        on customer_periods.customer_id = incidents_of_month.customer_id
+            and customer_periods.period = incidents_of_month.period
     left join added_if_subscription
-        on added_if_subscription.customer_id = customer_periods.customer_id
-        and added_if_subscription.period = customer_periods.period
+        on customer_periods.customer_id = added_if_subscription.customer_id
+            and customer_periods.period = added_if_subscription.period
     left join actual
-        on actual.customer_id = customer_periods.customer_id
-        and actual.period = customer_periods.period
+        on customer_periods.customer_id = actual.customer_id
+            and customer_periods.period = actual.period
 )
 
 select * from final

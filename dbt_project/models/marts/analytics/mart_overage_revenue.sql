@@ -47,7 +47,7 @@ final as (
     from overage_incidents
     full outer join overage_lines
         on overage_incidents.period = overage_lines.period
-        and overage_incidents.overage_treatment = overage_lines.overage_treatment
+            and overage_incidents.overage_treatment = overage_lines.overage_treatment
 )
 
 select * from final

@@ -64,8 +64,8 @@ final as (
     from block_months
     left join deductions
         on block_months.customer_id = deductions.customer_id
-        and block_months.block_id = deductions.block_id
-        and block_months.period = deductions.period
+            and block_months.block_id = deductions.block_id
+            and block_months.period = deductions.period
     window block_to_date as (
         partition by block_months.customer_id, block_months.block_id order by block_months.period
         rows between unbounded preceding and current row

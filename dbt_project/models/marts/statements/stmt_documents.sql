@@ -24,27 +24,42 @@ months as (
 ),
 
 customers as (
-    select customer_id, overage_policy from {{ ref('stg_exports__customers') }}
+    select
+        customer_id,
+        overage_policy
+    from {{ ref('stg_exports__customers') }}
 ),
 
 policy_words as (
-    select code, sentence from {{ ref('plain_reasons') }} where kind = 'policy'
+    select
+        code,
+        sentence
+    from {{ ref('plain_reasons') }}
+    where kind = 'policy'
 ),
 
 documents as (
-    select invoices.*, months.year, months.month_end, months.month_number,
-        months.upfront_price, months.rate_tier_1_2, months.rate_tier_3_plus
+    select
+        invoices.*,
+        months.year,
+        months.month_end,
+        months.month_number,
+        months.upfront_price,
+        months.rate_tier_1_2,
+        months.rate_tier_3_plus
     from invoices
     inner join months on invoices.period = months.period
 ),
 
 allotment_now as (
-    select documents.invoice_number, max(steps.allotment) as allotment
+    select
+        documents.invoice_number,
+        max(steps.allotment) as allotment
     from documents
     inner join {{ ref('allotment_steps') }} as steps
         on documents.customer_id = steps.customer_id
-        and documents.year = steps.year
-        and steps.available_from <= documents.month_end
+            and documents.year = steps.year
+            and documents.month_end >= steps.available_from
     group by documents.invoice_number
 ),
 
@@ -54,20 +69,30 @@ year_incidents as (
         count(*) filter (where incidents.coverage = 'covered') as covered_to_date,
         count(*) filter (where incidents.coverage = 'overage') as overage_to_date,
         count(*) filter (where incidents.period = documents.period) as billable_this_month,
-        count(*) filter (where incidents.period = documents.period
-            and incidents.coverage = 'covered') as covered_this_month,
-        count(*) filter (where incidents.period = documents.period
-            and incidents.coverage = 'overage') as overage_this_month
+        count(
+            *) filter (
+            where incidents.period = documents.period
+            and incidents.coverage = 'covered'
+        ) as covered_this_month,
+        count(
+            *) filter (
+            where incidents.period = documents.period
+            and incidents.coverage = 'overage'
+        ) as overage_this_month
     from documents
     inner join {{ ref('fct_incidents') }} as incidents
         on documents.customer_id = incidents.customer_id
-        and documents.year = incidents.year
-        and incidents.period <= documents.period
+            and documents.year = incidents.year
+            and documents.period >= incidents.period
     group by documents.invoice_number
 ),
 
 tiers as (
-    select customer_id, period, tier_total, rate
+    select
+        customer_id,
+        period,
+        tier_total,
+        rate
     from {{ ref('int_customer_months') }}
 ),
 
@@ -94,8 +119,10 @@ final as (
         cast(coalesce(year_incidents.billable_this_month, 0) as integer) as billable_this_month,
         cast(coalesce(year_incidents.covered_this_month, 0) as integer) as covered_this_month,
         cast(coalesce(year_incidents.overage_this_month, 0) as integer) as overage_this_month,
-        cast(greatest(0, coalesce(allotment_now.allotment, 0)
-            - coalesce(year_incidents.covered_to_date, 0)) as integer) as remaining,
+        cast(greatest(
+            0, coalesce(allotment_now.allotment, 0)
+            - coalesce(year_incidents.covered_to_date, 0)
+        ) as integer) as remaining,
         customers.overage_policy,
         policy_words.sentence as policy_sentence,
         {# R12: up front at the month's price; added to the subscription at the rate of the
@@ -103,7 +130,9 @@ final as (
         case customers.overage_policy
             when 'upfront' then documents.upfront_price
             else case when coalesce(tiers.tier_total, 0) + 1 >= 3
-                then documents.rate_tier_3_plus else documents.rate_tier_1_2 end
+                        then documents.rate_tier_3_plus
+                    else documents.rate_tier_1_2
+                end
         end as next_overage_price,
         case customers.overage_policy when 'upfront' then 'once' else 'per month' end
             as next_overage_basis
@@ -115,7 +144,7 @@ final as (
     left join policy_words on customers.overage_policy = policy_words.code
     left join tiers
         on documents.customer_id = tiers.customer_id
-        and documents.period = tiers.period
+            and documents.period = tiers.period
 )
 
 select * from final

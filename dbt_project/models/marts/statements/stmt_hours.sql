@@ -42,7 +42,11 @@ final as (
         cast(hours as decimal(18, 2)) as hours,
         cast(prepaid_hours as decimal(18, 2)) as prepaid_hours,
         cast(billed_hours as decimal(18, 2)) as billed_hours
-    from (select * from billable union all select * from support)
+    from (
+        select * from billable
+        union all
+        select * from support
+    ) as hours_by_kind
 )
 
 select * from final

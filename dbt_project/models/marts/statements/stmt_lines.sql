@@ -7,11 +7,19 @@ with lines as (
 ),
 
 line_words as (
-    select code, sentence from {{ ref('plain_reasons') }} where kind = 'line_type'
+    select
+        code,
+        sentence
+    from {{ ref('plain_reasons') }}
+    where kind = 'line_type'
 ),
 
 adjustment_words as (
-    select code, sentence from {{ ref('plain_reasons') }} where kind = 'adjustment'
+    select
+        code,
+        sentence
+    from {{ ref('plain_reasons') }}
+    where kind = 'adjustment'
 ),
 
 final as (
@@ -31,7 +39,7 @@ final as (
         lines.adjusts_line_type,
         line_words.sentence as line_sentence,
         case when lines.adjusts_period is not null
-            then strftime(cast(lines.adjusts_period || '-01' as date), '%B %Y')
+                then strftime(cast(lines.adjusts_period || '-01' as date), '%B %Y')
         end as adjusts_month_name,
         adjustment_words.sentence as adjustment_sentence
     from lines

@@ -5,7 +5,10 @@ with block_months as (
 ),
 
 blocks as (
-    select block_id, purchased_on from {{ ref('stg_exports__prepaid_hours') }}
+    select
+        block_id,
+        purchased_on
+    from {{ ref('stg_exports__prepaid_hours') }}
 ),
 
 final as (

@@ -9,7 +9,10 @@ with classification as (
 ),
 
 tickets as (
-    select ticket_id, subject from {{ ref('stg_exports__tickets') }}
+    select
+        ticket_id,
+        subject
+    from {{ ref('stg_exports__tickets') }}
 ),
 
 incidents as (
@@ -17,15 +20,26 @@ incidents as (
 ),
 
 categories as (
-    select category, description as category_description from {{ ref('ticket_categories') }}
+    select
+        category,
+        description as category_description
+    from {{ ref('ticket_categories') }}
 ),
 
 reasons as (
-    select code, sentence from {{ ref('plain_reasons') }} where kind = 'reason'
+    select
+        code,
+        sentence
+    from {{ ref('plain_reasons') }}
+    where kind = 'reason'
 ),
 
 coverages as (
-    select code, sentence from {{ ref('plain_reasons') }} where kind = 'coverage'
+    select
+        code,
+        sentence
+    from {{ ref('plain_reasons') }}
+    where kind = 'coverage'
 ),
 
 with_coverage as (
