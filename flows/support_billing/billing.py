@@ -191,6 +191,7 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
     releases the GIL), the fingerprint and the findings."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from .freshness import data_time_text
     from .gate import run_gate_on, write_reports
 
     def fingerprint_and_findings(cur):
@@ -201,8 +202,10 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
         side = pool.submit(fingerprint_and_findings, con.cursor())
         result = run_gate_on(con, period, statements=True)
         fingerprint, findings = side.result()
+        data_as_of = data_time_text(con)
     report = dict(result.report)
     report["findings"] = findings
+    report["data_time"] = data_as_of  # R20: the time of the data the report shows
     json_path, md_path = write_reports(report, reports_dir(Path(home), preview), period)
     return {
         "success": result.success,

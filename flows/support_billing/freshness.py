@@ -6,7 +6,7 @@ so far, not only what the last ``bill`` built. The build is dbt's own, limited b
 ``dbt_runner.build`` to what the changed source tables reach; with nothing new it runs no
 dbt at all.
 
-The time of the data is the time of the last ingest
+The time of the data is the time of the last ingest that loaded a file
 (``raw.ingest_log``): every reader prints it next to what it shows.
 """
 
@@ -29,8 +29,10 @@ def bring_models_current(home: Path):
     return dbt_runner.build(Path(home), dbt_runner.last_built_period(Path(home)))
 
 
-# The one definition of the data's time (R20): the last ingest, whatever it found.
-DATA_TIME_SQL = "select max(ingested_at) as t from raw.ingest_log"
+# The one definition of the data's time (R20): the last ingest that loaded a file. An ingest
+# that found nothing new leaves it alone, so re-running `bill` on the same data writes the
+# same review page and statements.
+DATA_TIME_SQL = "select max(ingested_at) as t from raw.ingest_log where status = 'loaded'"
 
 
 def data_time(con) -> datetime | None:

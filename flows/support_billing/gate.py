@@ -234,6 +234,9 @@ def render_markdown(report: dict) -> str:
     lines = [f"# Quality report {report['period']}", ""]
     lines.append(f"Quality gate: **{'passed' if report['success'] else 'FAILED'}**")
     lines.append("")
+    if report.get("data_time"):  # R20: the data the report shows is that of the last ingest
+        lines.append(f"Data as of {report['data_time']} (last ingest).")
+        lines.append("")
     for suite in report.get("suites", []):
         lines.append(f"## Suite `{suite['name']}`: {'passed' if suite['success'] else 'FAILED'}")
         lines.append("")

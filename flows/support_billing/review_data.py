@@ -12,6 +12,7 @@ compares a draft with), NULL when none is finalized yet (docs/decisions.md).
 
 from __future__ import annotations
 
+from .freshness import DATA_TIME_SQL
 from .gate_sql import HOUR_LINE_TYPES
 from .rejected import WAITING_SQL
 
@@ -365,8 +366,7 @@ def page_data(con, period: str, prev: str | None, months: list[str], preview: bo
         incidents.setdefault(r["customer_id"], []).append(r)
     waiting = rows(con, WAITING_COUNTS_SQL)[0]
     last_ingest = con.execute(
-        "select cast(max(ingested_at) as varchar) from raw.ingest_log where status = 'loaded'"
-    ).fetchone()[0]
+        f"select cast(t as varchar) from ({DATA_TIME_SQL})").fetchone()[0]
     return {
         "summary": rows(con, SUMMARY_SQL, p)[0],
         "customers": customers,

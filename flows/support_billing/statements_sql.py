@@ -15,6 +15,8 @@ Nothing here adds money up: totals and counts come from the models (stmt_documen
 
 from __future__ import annotations
 
+from .freshness import DATA_TIME_SQL
+
 # Every ticket of the month on its customer's statement, with the invoice line that
 # charged it (R12: the month's one additional_incident_* line of that type), if any.
 DOCUMENT_TICKETS = """
@@ -132,8 +134,8 @@ YEAR_QUERIES = {
                  from billing.finalized_invoices as f
                  where f.customer_id = c.customer_id
                    and f.period like cast($year as varchar) || '-%') as invoiced_to_date,
-            (select strftime(timezone('America/Denver', max(ingested_at)), '%Y-%m-%d %H:%M')
-                 from raw.ingest_log where status = 'loaded') as data_as_of
+            (select strftime(timezone('America/Denver', t), '%Y-%m-%d %H:%M')
+                 from (""" + DATA_TIME_SQL + """)) as data_as_of
         from main.stg_exports__customers as c
         left join main.plain_reasons as w on w.kind = 'policy' and w.code = c.overage_policy
         where c.customer_id = $customer
