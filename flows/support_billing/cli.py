@@ -158,6 +158,12 @@ def main() -> None:
     # Without PREFECT_API_URL every flow run starts Prefect's temporary server; on a busy
     # machine its default 20 s startup limit is too tight (seen here), so allow more.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    if "--debug" not in sys.argv[1:]:
+        # Section 6: one line, not Prefect's console log of a failed task or flow run with
+        # its traceback (the run log in the Prefect API keeps everything). Set before
+        # Prefect configures its logging (prefect/logging/logging.yml, overridable by env).
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_DEBUG_LEVEL", "CRITICAL")
     try:
         app(standalone_mode=True)
     except SystemExit:
