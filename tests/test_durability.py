@@ -46,18 +46,24 @@ def env() -> dict:
 def run(args: list[str], timeout: float = 900, extra_env: dict | None = None
         ) -> subprocess.CompletedProcess:
     """Run a command in its own process group; whatever it leaves running (a temporary
-    Prefect server of a killed run) is ended with it."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**env(), **(extra_env or {})}, start_new_session=True,
-                            cwd=REPO)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
+    Prefect server of a killed run) is ended with it. Output goes to files: a child left
+    running would keep a pipe open."""
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(args, stdout=out, stderr=err, text=True,
+                                env={**env(), **(extra_env or {})}, start_new_session=True,
+                                cwd=REPO)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+            proc.wait(timeout=timeout)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(args, proc.returncode, out.read(), err.read())
 
 
 def cli(home: Path, *args: str, **kw) -> subprocess.CompletedProcess:
