@@ -39,7 +39,7 @@ def finalized_periods(con) -> list[str]:
 def is_finalized(con, period: str) -> bool:
     return con.execute(
         "select count(*) from billing.finalized_months where period = ?", [period]
-    ).fetchone()[0] > 0
+    ).fetchall()[0][0] > 0
 
 
 def unfinalized_before(finalized: list[str], period: str) -> list[str]:
@@ -181,14 +181,14 @@ def finalize_published(con, period: str, folder: Path) -> FinalizeResult:
             con.rollback()
             row = con.execute(
                 "select invoice_count, grand_total from billing.finalized_months "
-                "where period = ?", [period]).fetchone()
+                "where period = ?", [period]).fetchall()[0]
             return FinalizeResult(period, int(row[0]), Decimal(row[1]), already=True)
         _insert_documents(con, period)
         _insert_lines(con, period)
         _insert_policies(con, period)
         count, total = con.execute(
             "select count(*), coalesce(sum(total), 0) from billing.finalized_invoices "
-            "where period = ?", [period]).fetchone()
+            "where period = ?", [period]).fetchall()[0]
         total = Decimal(total).quantize(Decimal("0.01"))
         if int(count) != expect_count or total != expect_total:
             raise PublishedFolderError(
