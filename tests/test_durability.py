@@ -142,9 +142,11 @@ def test_a_bill_killed_at_each_step_never_issues_a_number_twice(tmp_path):
     for period in [p for p, _s, _ in KILLS] + ["2026-09"]:
         invoices = read_csv(home / "exports" / period / "invoices.csv")
         compact = period.replace("-", "")
-        # R14: gapless, in customer order; every month K 275.00 (see below), L 25.00
+        # R14: gapless, in customer order; K 25.00 + 250.00 (its own late row or the
+        # adjustment for the month before), except June: published before its late row
+        k_total = "25.00" if period == "2026-06" else "275.00"
         assert [(i["invoice_number"], i["customer_id"], i["total"]) for i in invoices] == [
-            (f"INV-{compact}-00001", "K", "275.00"), (f"INV-{compact}-00002", "L", "25.00")]
+            (f"INV-{compact}-00001", "K", k_total), (f"INV-{compact}-00002", "L", "25.00")]
     # months killed before publication include their late row; the others carry it to the
     # next month as an R15 adjustment (25.00 + 250.00 either way)
     for period, _step, _published in KILLS + [("2026-09", "", False)]:
@@ -158,9 +160,11 @@ def test_a_bill_killed_at_each_step_never_issues_a_number_twice(tmp_path):
                 ("support_subscription", "25.00", "S-K1"),
                 ("prior_period_adjustment", "250.00",
                  f"{p}:INV-{p.replace('-', '')}-00001:training_hours")], period
+        elif period == "2026-06":
+            assert k_lines == [("support_subscription", "25.00", "S-K1")]
         else:
-            assert [t for t, _a, _s in k_lines] == ["support_subscription",
-                                                    "training_hours"], period
+            assert [(t, a) for t, a, _s in k_lines] == [
+                ("support_subscription", "25.00"), ("training_hours", "250.00")], period
     # what the warehouse finalized is what was published; the ledger has every month
     for period in [p for p, _s, _ in KILLS] + ["2026-09"]:
         assert (home / "ledger" / "months" / f"{period}.jsonl").is_file()
