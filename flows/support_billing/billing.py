@@ -225,7 +225,7 @@ def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
 
     Returns the manifest and whether the target was newly published. A month folder that is
     already published is never replaced (R15a): the run start records such a folder as it
-    stands (``adopt_published``), so here it can only be a folder published meanwhile."""
+    stands (``finalize.adopt_published``), so here it can only be a folder published meanwhile."""
     home_p = Path(home)
     target = export_dir(home_p, period, preview)
     parent = target.parent
@@ -295,33 +295,12 @@ def finalize_task(home: str, period: str, manifest_sha256: str, document_count: 
     folder = export_dir(Path(home), period, False)
     if exporters.sha256_file(folder / exporters.MANIFEST) != manifest_sha256:
         return {"error": f"{folder} is not the folder this run published; nothing finalized"}
-    res = _record_published(Path(home), period, folder)
+    res = finalize.record_published(Path(home), period, folder)
     if res.invoice_count != document_count or exporters.money(res.grand_total) != grand_total:
         return {"error": f"{period} was finalized with {res.invoice_count} documents "
                          f"totalling {res.grand_total}, not {document_count} / {grand_total}"}
     dbt_runner.note_finalized(Path(home), period)  # the build of this month stays current
     return {"already": res.already, "invoice_count": res.invoice_count}
-
-
-def _record_published(home: Path, period: str, folder: Path) -> finalize.FinalizeResult:
-    """billing.* from the published folder, then the ledger (a run killed between the two
-    has the ledger written by the next run's ``ledger.sync``)."""
-    with open_warehouse(home) as con:
-        res = finalize.finalize_published(con, period, folder)
-        ledger.write_month(con, home, period)
-    return res
-
-
-def adopt_published(home: Path) -> list[str]:
-    """R15a: months published by a run that stopped before recording them are recorded now,
-    from their folders as they stand, oldest first; later changes become R15 adjustments."""
-    with open_warehouse(home) as con:
-        pending = finalize.published_unfinalized(con, home / "exports")
-    for period, folder in pending:
-        _record_published(home, period, folder)
-        say(f"  {period} was published by an earlier run that stopped before recording it; "
-            "recorded as published (R15a: published is final)")
-    return [p for p, _ in pending]
 
 
 # ---------------------------------------------------------------- the flow
@@ -387,7 +366,9 @@ def _bill(home: str, period: str, preview: bool) -> dict:
             init_warehouse(con)
             ledger.sync(con, Path(home))
         if not preview:
-            adopt_published(Path(home))
+            for adopted in finalize.adopt_published(Path(home)):
+                say(f"  {adopted} was published by an earlier run that stopped before recording "
+                    "it; recorded as published (R15a: published is final)")
         with open_warehouse(Path(home)) as con:
             already = finalize.is_finalized(con, period)
             if not preview and not already:

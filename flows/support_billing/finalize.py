@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from . import exporters, periods
+from . import exporters, ledger, periods
+from .warehouse import open_warehouse
 
 INVOICES_FILE = "invoices.csv"
 LINES_FILE = "invoice_lines.csv"
@@ -227,6 +228,25 @@ def published_unfinalized(con, exports: Path) -> list[tuple[str, Path]]:
                 and (child / exporters.MANIFEST).is_file():
             out.append((child.name, child))
     return out
+
+
+def record_published(home: Path, period: str, folder: Path) -> FinalizeResult:
+    """billing.* from the published folder, then the ledger (R19; a run killed between the
+    two has the ledger written by the next run's ``ledger.sync``)."""
+    with open_warehouse(home) as con:
+        res = finalize_published(con, period, folder)
+        ledger.write_month(con, home, period)
+    return res
+
+
+def adopt_published(home: Path) -> list[str]:
+    """R15a: months published by a run that stopped before recording them are recorded now,
+    from their folders as they stand, oldest first; later changes become R15 adjustments."""
+    with open_warehouse(home) as con:
+        pending = published_unfinalized(con, Path(home) / "exports")
+    for period, folder in pending:
+        record_published(home, period, folder)
+    return [p for p, _ in pending]
 
 
 @dataclass(frozen=True)
