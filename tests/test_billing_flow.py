@@ -462,24 +462,28 @@ def test_crash_mid_export_leaves_no_partial_folder(billing_home, monkeypatch, ca
 
 
 def test_crash_between_publication_and_finalization(billing_home, monkeypatch, capsys):
+    """R15a: the next run records the published folder as it stands."""
     home = billing_home
-    real = finalize.finalize_month
 
     def dying(*args, **kwargs):
         raise RuntimeError("killed before commit")
 
-    monkeypatch.setattr(finalize, "finalize_month", dying)
+    monkeypatch.setattr(finalize, "finalize_published", dying)
     assert bill(home, "2026-05") == 1
     published = snapshot(home / "exports" / "2026-05")
     assert finalized_count(home) == (0, 0, 0, 0)
     capsys.readouterr()
 
-    monkeypatch.setattr(finalize, "finalize_month", real)
+    monkeypatch.undo()
+    monkeypatch.setattr(dbt_runner, "build", lambda home, period=None, select=None: DbtResult(True))
     assert bill(home, "2026-05") == 0
-    assert "published by an earlier run; it matches and is now finalized" in (
-        capsys.readouterr().out)
+    out = capsys.readouterr().out
+    assert ("2026-05 was published by an earlier run that stopped before recording it; "
+            "recorded as published (R15a: published is final)") in out
+    assert "2026-05 was already finalized: nothing changed." in out
     assert snapshot(home / "exports" / "2026-05") == published
     assert finalized_count(home) == (1, 3, 7, 4)
+    assert (home / "ledger" / "months" / "2026-05.jsonl").is_file()
 
 
 def test_preview_consumes_nothing_and_writes_only_under_preview(billing_home, capsys):
@@ -619,10 +623,12 @@ def test_ingest_is_skipped_with_a_warning_when_unavailable(billing_home, monkeyp
             in capsys.readouterr().err)
 
 
-def test_unfinalized_folder_that_no_longer_matches_is_not_finalized(
+def test_published_folder_that_no_longer_matches_is_final_and_adjusted_next_month(
         billing_home, scenario, monkeypatch, capsys):
+    """R15a: a folder published by a run that died before finalizing is final as it
+    stands; the inputs that changed since reach the next month as R15 adjustments."""
     home = billing_home
-    monkeypatch.setattr(finalize, "finalize_month",
+    monkeypatch.setattr(finalize, "finalize_published",
                         lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
     assert bill(home, "2026-05") == 1
     published = snapshot(home / "exports" / "2026-05")
@@ -631,13 +637,24 @@ def test_unfinalized_folder_that_no_longer_matches_is_not_finalized(
                         lambda home, period=None, select=None: fake_build(home, period,
                                                                           scenario=scenario))
     scenario["dev_hours"] = {("2026-05", "E")}  # the inputs changed since publication
+    scenario["months"] = ["2026-05"]
     capsys.readouterr()
-    assert bill(home, "2026-05") == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith(f"error: {home / 'exports' / '2026-05'} was published by an earlier "
-                          "run that did not finalize, and it differs from the recomputation "
-                          "(invoice_lines.csv, invoices.csv, manifest.json, quickbooks_invoices.csv,"
-                          " statements/INV-202605-00003.html, xero_invoices.csv)")
+    assert bill(home, "2026-05") == 0
+    out = capsys.readouterr().out
+    assert "recorded as published (R15a: published is final)" in out
+    assert "E custom_development_hours: finalized 0.00, recomputed 500.00, difference 500.00" in out
     assert snapshot(home / "exports" / "2026-05") == published
-    assert finalized_count(home) == (0, 0, 0, 0)
+    assert finalized_count(home) == (1, 3, 7, 4)
+    with open_warehouse(home) as con:  # what is final is the folder, not the recomputation
+        assert con.execute("select invoice_number, total from billing.finalized_invoices "
+                           "order by 1").fetchall() == [
+            ("INV-202605-00001", D("475.00")), ("INV-202605-00002", D("162.90")),
+            ("INV-202605-00003", D("25.00"))]
     assert not list((home / "exports").glob(".tmp-*"))
+
+    assert bill(home, "2026-06") == 0
+    lines = read_csv(home / "exports" / "2026-06" / "invoice_lines.csv")
+    adjustments = [(ln["invoice_number"], ln["amount"], ln["source_ref"]) for ln in lines
+                   if ln["line_type"] == "prior_period_adjustment"]
+    assert adjustments == [
+        ("INV-202606-00003", "500.00", "2026-05:INV-202605-00003:custom_development_hours")]

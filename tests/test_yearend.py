@@ -183,6 +183,12 @@ def test_refresh_closes_2026_and_opens_2027(fresh: Path, on_day, prefect_server)
             None,
         )
     ]
+    # R19: the close is also in the ledger, append-only, with its checksum
+    from support_billing import ledger
+
+    records = ledger.read_verified(fresh / "ledger" / "closed_years" / "2026-r1.jsonl")
+    assert [(r["record"], r["year"], r["revision"], r["report_csv"]) for r in records] == [
+        ("closed_year", 2026, 1, YEAR_END_2026)]
 
     # Running it again changes nothing: same bytes, files not rewritten, no new revision.
     mtimes = {p.name: p.stat().st_mtime_ns for p in (fresh / "reports").iterdir()}

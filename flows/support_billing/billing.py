@@ -30,7 +30,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 
-from . import dbt_runner, drafts, exporters, finalize, orchestration, periods
+from . import console, dbt_runner, drafts, exporters, finalize, ledger, orchestration, periods
 from .billing_data import (
     month_fingerprint,
     month_stats,
@@ -38,7 +38,7 @@ from .billing_data import (
 )
 from .console import quiet_prefect_console
 from .gate import preload as preload_great_expectations
-from .warehouse import connect, ensure_home, init_warehouse, open_warehouse
+from .warehouse import WarehouseError, connect, ensure_home, init_warehouse, open_warehouse
 
 LOCK_FILE = ".bill.lock"
 PREVIEW_DIR = "_preview"
@@ -228,8 +228,9 @@ def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
     fingerprint with the gate's: what is exported is what the gate validated, and no
     writer can change it while the connection is open (R14).
 
-    Returns the manifest and whether the target was newly published or an identical folder
-    from an earlier run was found (crash between publication and finalization)."""
+    Returns the manifest and whether the target was newly published. A month folder that is
+    already published is never replaced (R15a): the run start records such a folder as it
+    stands (``finalize.adopt_published``), so here it can only be a folder published meanwhile."""
     home_p = Path(home)
     target = export_dir(home_p, period, preview)
     parent = target.parent
@@ -248,22 +249,16 @@ def export_task(home: str, period: str, preview: bool, gate: dict) -> dict:
                 statements=True)
             _fsync_dir(tmp)
             status = "published"
-            if target.exists():
-                if preview:  # a preview is replaced: old aside, new in, old removed
-                    old = parent / f".old-{period}-{os.getpid()}"
-                    os.rename(target, old)
-                    os.rename(tmp, target)
-                    shutil.rmtree(old, ignore_errors=True)
-                    status = "replaced"
-                else:
-                    differing = exporters.folders_match(tmp, target)
-                    if differing:
-                        return {"error": (
-                            f"{target} was published by an earlier run that did not finalize, "
-                            f"and it differs from the recomputation ({', '.join(differing)}); "
-                            "move it away and bill again")}
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    status = "already published"
+            if preview and target.exists():  # a preview is replaced: old aside, new in
+                old = parent / f".old-{period}-{os.getpid()}"
+                os.rename(target, old)
+                os.rename(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+                status = "replaced"
+            elif target.exists():
+                # R15a: a published month is final as it stands; it is never replaced
+                shutil.rmtree(tmp, ignore_errors=True)
+                status = "already published"
             else:
                 os.rename(tmp, target)
             _fsync_dir(parent)
@@ -301,10 +296,17 @@ def _fsync_dir(path: Path) -> None:
 @task(name="finalize", cache_policy=NO_CACHE)
 def finalize_task(home: str, period: str, manifest_sha256: str, document_count: int,
                   grand_total: str) -> dict:
-    """Insert the published month into billing.* in one transaction (R15)."""
-    with open_warehouse(Path(home)) as con:
-        res = finalize.finalize_month(con, period, manifest_sha256, document_count,
-                                      Decimal(grand_total))
+    """Record the published folder as the month's final state in billing.* in one
+    transaction (R15, R15a), then in the ledger (R19). ``manifest_sha256``,
+    ``document_count`` and ``grand_total`` are what this run published: a folder with
+    other content is refused."""
+    folder = export_dir(Path(home), period, False)
+    if exporters.sha256_file(folder / exporters.MANIFEST) != manifest_sha256:
+        return {"error": f"{folder} is not the folder this run published; nothing finalized"}
+    res = finalize.record_published(Path(home), period, folder)
+    if res.invoice_count != document_count or exporters.money(res.grand_total) != grand_total:
+        return {"error": f"{period} was finalized with {res.invoice_count} documents "
+                         f"totalling {res.grand_total}, not {document_count} / {grand_total}"}
     dbt_runner.note_finalized(Path(home), period)  # the build of this month stays current
     return {"already": res.already, "invoice_count": res.invoice_count}
 
@@ -358,12 +360,12 @@ def monthly_billing(home: str | None = None, period: str | None = None,
     try:
         period = periods.parse_period(period) if period else periods.previous_period()
         return _bill(str(home_p), period, preview, yes, approve)
-    except (BillingStop, finalize.OrderError, periods.PeriodError, drafts.DraftError) as exc:
-        return Failed(message=str(exc))
-    except Exception as exc:  # one clear line for the operator, details in the debug log
-        _log().debug("billing failed", exc_info=True)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return Failed(message=f"billing {period} failed: {type(exc).__name__}: {first}")
+    except (BillingStop, finalize.OrderError, finalize.PublishedFolderError,
+            periods.PeriodError, ledger.LedgerError, WarehouseError, drafts.DraftError) as exc:
+        return Failed(message=console.first_line(exc))
+    except Exception as exc:  # one clear line; the traceback goes to HOME/logs (section 6)
+        return Failed(message=console.failure_line(
+            home_p, "bill", exc, prefix=f"billing {period} failed: {type(exc).__name__}: "))
 
 
 def _bill(home: str, period: str, preview: bool, yes: bool = False,
@@ -374,6 +376,12 @@ def _bill(home: str, period: str, preview: bool, yes: bool = False,
     with billing_lock(Path(home)):
         with open_warehouse(Path(home)) as con:
             init_warehouse(con)
+            ledger.sync(con, Path(home))
+        if not preview:
+            for adopted in finalize.adopt_published(Path(home)):
+                say(f"  {adopted} was published by an earlier run that stopped before recording "
+                    "it; recorded as published (R15a: published is final)")
+        with open_warehouse(Path(home)) as con:
             already = finalize.is_finalized(con, period)
             if not preview and not already:
                 finalize.check_order(con, period)
@@ -413,8 +421,9 @@ def _bill(home: str, period: str, preview: bool, yes: bool = False,
             say("  finalize skipped (preview: nothing finalized, no invoice numbers consumed)")
         else:
             with _stage("finalize", timings):
-                finalized = finalize_task(home, period, exported["manifest_sha256"],
-                                          exported["document_count"], exported["grand_total"])
+                finalized = _check(finalize_task(
+                    home, period, exported["manifest_sha256"], exported["document_count"],
+                    exported["grand_total"]))
         with _stage("review page", timings):
             exported.update(drafts.after_export(Path(home), period, preview, gate))
         _summary(period, preview, exported, gate, finalized)
@@ -435,7 +444,7 @@ def _summary(period: str, preview: bool, exported: dict, gate: dict, finalized) 
     if preview:
         head = f"preview of {period} written (nothing finalized, no numbers consumed)"
     elif exported["status"] == "already published":
-        head = f"{period} published by an earlier run; it matches and is now finalized"
+        head = f"{period} was published meanwhile; recorded as published (R15a)"
     else:
         head = f"{period} published and finalized"
     say(head)

@@ -43,9 +43,15 @@ def _main(
         help="Folder holding inbox/, warehouse.duckdb, exports/ and reports/ "
         "(default: $SUPPORT_BILLING_HOME or ./data).",
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Print the traceback of a failure on stderr too "
+        "(it always goes to a file under HOME/logs/)."
+    ),
 ) -> None:
     State.home = resolve_home(home)
     os.environ["SUPPORT_BILLING_HOME"] = str(State.home)
+    if debug:
+        os.environ["SUPPORT_BILLING_DEBUG"] = "1"
 
 
 @app.command()
@@ -57,7 +63,24 @@ def ingest(
     """Load CSV exports into the warehouse (R-IN1..R-IN5)."""
     from .ingest import cli_ingest
 
-    raise typer.Exit(cli_ingest(State.home, list(paths or [])))
+    code = cli_ingest(State.home, list(paths or []))
+    _record_ingests()
+    raise typer.Exit(code)
+
+
+def _record_ingests() -> None:
+    """R19: the order of the ingests goes to HOME/ledger/ for ``rebuild`` (a failure here is
+    a warning; the next bill records them)."""
+    from .ledger import record_ingests
+    from .warehouse import open_warehouse, warehouse_path
+
+    if not warehouse_path(State.home).exists():
+        return
+    try:
+        with open_warehouse(State.home) as con:
+            record_ingests(con, State.home)
+    except Exception as exc:  # noqa: BLE001 - the ingest itself succeeded
+        typer.echo(f"warning: ingest order not recorded in the ledger: {exc}", err=True)
 
 
 @app.command()
@@ -199,10 +222,24 @@ def statement(
     raise typer.Exit(cli_statement(State.home, customer, year, format, output))
 
 
+@app.command()
+def rebuild() -> None:
+    """A new warehouse from the inbox files and HOME/ledger/ (R19)."""
+    from .rebuild import cli_rebuild
+
+    raise typer.Exit(cli_rebuild(State.home))
+
+
 def main() -> None:
     # Without PREFECT_API_URL every flow run starts Prefect's temporary server; on a busy
     # machine its default 20 s startup limit is too tight (seen here), so allow more.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    if "--debug" not in sys.argv[1:]:
+        # Section 6: one line, not Prefect's console log of a failed task or flow run with
+        # its traceback (the run log in the Prefect API keeps everything). Set before
+        # Prefect configures its logging (prefect/logging/logging.yml, overridable by env).
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_DEBUG_LEVEL", "CRITICAL")
     try:
         app(standalone_mode=True)
     except SystemExit:
@@ -210,10 +247,23 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(1)
-    except Exception as exc:  # one clear line, never a bare traceback
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        typer.echo(f"error: {message}", err=True)
+    except Exception as exc:  # one clear line, the traceback in HOME/logs (section 6)
+        from .console import failure_line
+
+        typer.echo(f"error: {failure_line(_log_home(), _command(), exc)}", err=True)
         sys.exit(2 if getattr(exc, "exit_code", None) == 2 else 1)  # settings: usage error
+
+
+def _command() -> str:
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in
+             app.registered_commands}
+    return next((a for a in sys.argv[1:] if a in names), "support-billing")
+
+
+def _log_home() -> Path | None:
+    """The home the logs go to (None when it cannot be written: the line stands alone)."""
+    home = State.home
+    return home if home.is_dir() else None
 
 
 if __name__ == "__main__":

@@ -29,8 +29,27 @@ class DbtResult:
     selected: list[str] | None = None  # what a build rebuilt (None: everything)
 
 
+LOCK_RETRIES = 5
+
+
 def run_dbt(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
-    """Run one dbt command (e.g. ["build"]) in-process; return success and failing nodes."""
+    """Run one dbt command (e.g. ["build"]) in-process; return success and failing nodes.
+
+    R19: a reader that holds the warehouse for a moment must not fail the run. dbt-duckdb
+    retries its own connect (profiles.yml ``retries``); a command that still failed on
+    DuckDB's lock is run again as a whole (dbt build is idempotent), a few times."""
+    import time
+
+    for attempt in range(LOCK_RETRIES):
+        result = _run_dbt_once(home, args, vars)
+        if result.success or not any("could not set lock" in f.lower()
+                                     for f in result.failures):
+            return result
+        time.sleep(0.5 * (attempt + 1))
+    return result
+
+
+def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
     from dbt.cli.main import dbtRunner
 
     home = Path(home).resolve()

@@ -52,7 +52,7 @@ create table if not exists raw.subscriptions (
 create table if not exists raw.tickets (
     ticket_id          varchar not null,
     customer_id        varchar not null,
-    opened_at          timestamptz not null,  -- instant; naive export values were Mountain time (R1)
+    opened_at          timestamptz not null,  -- instant; naive values were Mountain time (R1)
     category           varchar not null,      -- lower case, one of the R9 categories
     time_sensitive     boolean not null,
     status             varchar not null,      -- 'open' | 'closed' | 'void'
@@ -94,7 +94,7 @@ create table if not exists raw.ingest_log (
     ingest_id      bigint not null,        -- one per 'ingest' call
     file_name      varchar not null,
     sha256         varchar not null,
-    kind           varchar,                -- customers | subscriptions | tickets | timesheets | prepaid_hours
+    kind           varchar,                -- customers, subscriptions, tickets, ... (section 3)
     status         varchar not null,       -- loaded | skipped (R-IN3) | refused (R-IN2)
     rows_read      bigint not null,
     rows_loaded    bigint not null,
@@ -203,25 +203,59 @@ def ensure_home(home: Path) -> Path:
     return home
 
 
-def connect(home: Path, read_only: bool = False, retries: float = 30.0) -> duckdb.DuckDBPyConnection:
+LOCK_WAIT_SECONDS = 120.0
+# What DuckDB says when the file is not a database any more (truncated, overwritten).
+DAMAGED_MARKERS = ("not a valid duckdb database", "could not read enough bytes", "corrupt",
+                   "checksum", "invalid database", "unsupported version")
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be used; the message is one line for a person."""
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """DuckDB's "Could not set lock on file": another process has the file (R19)."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _open_error(path: Path, exc: duckdb.Error) -> WarehouseError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if any(marker in first.lower() for marker in DAMAGED_MARKERS):
+        return WarehouseError(
+            f"the warehouse {path} cannot be opened ({first}); run 'support-billing rebuild' "
+            "to make a new one from the inbox and the ledger (R19)")
+    return WarehouseError(f"the warehouse {path} cannot be opened: {first}")
+
+
+def connect(home: Path, read_only: bool = False,
+            retries: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with TimeZone=UTC.
 
-    DuckDB allows one writing process or many readers. A writer waits up to ``retries``
-    seconds for a lock held by another process (a notebook, a second run) instead of
-    failing at once.
+    DuckDB allows one writing process or many readers. Runs and readers wait up to
+    ``retries`` seconds for a lock held by another process (a notebook, ``usage``, a second
+    run) instead of failing at once (R19). A file that is not a database any more is one
+    line naming ``rebuild``.
     """
     path = warehouse_path(home)
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run 'support-billing ingest' first")
     deadline = time.monotonic() + retries
+    delay = 0.05
     while True:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
             break
-        except duckdb.IOException as exc:  # lock held by another process
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.25)
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise _open_error(path, exc) from exc
+            if time.monotonic() >= deadline:
+                raise WarehouseError(
+                    f"the warehouse {path} stayed locked by another process for "
+                    f"{retries:.0f} s; try again when it has finished") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        except duckdb.Error as exc:
+            raise _open_error(path, exc) from exc
     # ICU is built in but not loaded at connect time, so the zone is set afterwards.
     con.execute("set TimeZone = 'UTC'")
     return con

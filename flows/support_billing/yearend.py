@@ -376,6 +376,9 @@ def _refresh_locked(home: Path, year: int, preview: bool, build_models: bool) ->
                 changes,
             ],
         )
+        from .ledger import write_closed_year
+
+        write_closed_year(con, home, closed_year, revision)  # R19: closed years in the ledger
         return outcome
     finally:
         con.close()
