@@ -6,7 +6,6 @@ and the year and months it looks at. See analysis.py for DuckDB's one-writer rul
 from __future__ import annotations
 
 import os
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,26 +29,16 @@ class AnalysisError(RuntimeError):
 
 
 def _connect_read_only(home, wait: float = DEFAULT_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
-    """A read-only connection, retrying while another process holds the write lock."""
+    """A read-only connection, retrying while another process holds the write lock (R19:
+    a reader never breaks a run); the warehouse's own opening rules, one definition."""
+    from .warehouse import connect
+
     path = warehouse_path(resolve_home(home))
     if not path.exists():
         raise AnalysisError(
             f"no warehouse at {path}: run 'support-billing demo' or 'support-billing bill' first"
         )
-    deadline = time.monotonic() + wait
-    delay = 0.1
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-            break
-        except duckdb.IOException as exc:  # the billing run holds the write lock
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-    # ICU is built in but not loaded at connect time: set the zone afterwards.
-    con.execute("set TimeZone = 'UTC'")
-    return con
+    return connect(resolve_home(home), read_only=True, retries=wait)
 
 
 def query(home, sql: str, params: list | dict | None = None, wait: float = DEFAULT_WAIT_SECONDS):

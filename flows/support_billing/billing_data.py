@@ -8,6 +8,7 @@ import hashlib
 
 from . import export_sql
 from .gate_sql import HOUR_LINE_TYPES
+from .rejected import WAITING_SQL
 
 
 def _rows(con, sql: str, params: list | None = None) -> list[dict]:
@@ -72,21 +73,8 @@ def quality_findings(con, period: str) -> dict:
     return findings
 
 
-REJECTED_WAITING_SQL = """
-with loaded as (
-    select 'customers' as kind, customer_id as row_key, ingest_id from raw.customers
-    union all select 'subscriptions', subscription_id, ingest_id from raw.subscriptions
-    union all select 'tickets', ticket_id, ingest_id from raw.tickets
-    union all select 'timesheets', entry_id, ingest_id from raw.timesheets
-    union all select 'prepaid_hours', block_id, ingest_id from raw.prepaid_hours
-)
-select count(*)
-from raw.rejected_rows as r
-where not exists (
-    select 1 from loaded as l
-    where l.kind = r.kind and l.row_key = r.row_key and l.ingest_id >= r.ingest_id
-)
-"""
+# R18: the rejected rows not yet resolved are defined once, by the report that lists them.
+REJECTED_WAITING_SQL = f"select count(*) from ({WAITING_SQL}) where status = 'rejected'"
 
 
 # The closing summary's month figures, on DECIMAL in the warehouse (R2 formatting).

@@ -3,8 +3,8 @@ yet resolved, for the data owner to fix at the source.
 
 A rejected row is resolved once a later file (or a later row of the same ingest) loads
 its key: the same rule as the "rejected rows waiting" count of ``bill``
-(``billing_data.REJECTED_WAITING_SQL``), so the file and the count agree. A held row is
-listed while it is in ``raw.held_rows``. Rewritten after every ingest.
+(``billing_data.REJECTED_WAITING_SQL`` counts this query), so the file and the count
+agree. A held row is listed while it is in ``raw.held_rows``. Rewritten after every ingest.
 """
 
 from __future__ import annotations
