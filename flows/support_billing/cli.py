@@ -248,15 +248,18 @@ def main() -> None:
         typer.echo("error: interrupted", err=True)
         sys.exit(1)
     except Exception as exc:  # one clear line, the traceback in HOME/logs (section 6)
-        from .console import failure_line
+        from .console import failure_line, first_line
 
+        if getattr(exc, "exit_code", None) == 2:  # a usage error (settings): no traceback
+            typer.echo(f"error: {first_line(exc)}", err=True)
+            sys.exit(2)
         typer.echo(f"error: {failure_line(_log_home(), _command(), exc)}", err=True)
-        sys.exit(2 if getattr(exc, "exit_code", None) == 2 else 1)  # settings: usage error
+        sys.exit(1)
 
 
 def _command() -> str:
     names = {c.name or (c.callback.__name__ if c.callback else "") for c in
-             app.registered_commands}
+             getattr(app, "registered_commands", [])}
     return next((a for a in sys.argv[1:] if a in names), "support-billing")
 
 
