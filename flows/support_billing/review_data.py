@@ -236,26 +236,20 @@ where l.period = $period
 order by l.invoice_number, l.line_number
 """
 
-# Each incident's R9 reason and R10/R12 coverage in plain words (coverage codes as in the
-# statements: covered, overage_upfront, overage_subscription).
+# Each incident's R9 reason and R10/R12 coverage in plain words (the statements' coverage
+# codes: covered, overage_upfront, overage_subscription).
 INCIDENTS_SQL = """
-with incidents as (
-    select *,
-           case when coverage = 'overage' then 'overage_' || overage_treatment
-                else coverage end as coverage_code
-    from main.fct_incidents
-    where period = $period
-      and (cast($only as varchar[]) is null
-           or customer_id in (select unnest(cast($only as varchar[]))))
-)
-
 select i.customer_id, i.ticket_id, cast(i.incident_date as varchar) as incident_date,
        i.seq_in_year, i.coverage, i.reason_code, i.category, i.overage_treatment,
        coalesce(r.sentence, i.reason_code) as reason_sentence,
-       coalesce(c.sentence, i.coverage_code, i.coverage) as coverage_sentence
-from incidents as i
+       coalesce(c.sentence, i.coverage) as coverage_sentence
+from main.fct_incidents as i
 left join main.plain_reasons as r on r.kind = 'reason' and r.code = i.reason_code
-left join main.plain_reasons as c on c.kind = 'coverage' and c.code = i.coverage_code
+left join main.plain_reasons as c on c.kind = 'coverage'
+    and c.code = if(i.coverage = 'overage', 'overage_' || i.overage_treatment, i.coverage)
+where i.period = $period
+  and (cast($only as varchar[]) is null
+       or i.customer_id in (select unnest(cast($only as varchar[]))))
 order by i.customer_id, i.seq_in_year
 """
 
