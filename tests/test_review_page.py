@@ -3,6 +3,8 @@ page reads are created by hand, so each flag and its thresholds are checked exac
 
 from __future__ import annotations
 
+import csv
+import html as html_lib
 import json
 from pathlib import Path
 
@@ -17,7 +19,8 @@ create table main.invoices (period varchar, invoice_number varchar, document_typ
     customer_id varchar, customer_name varchar, total decimal(18, 2));
 create table main.invoice_lines (period varchar, invoice_number varchar, customer_id varchar,
     line_number integer, line_type varchar, description varchar, quantity decimal(18, 2),
-    unit_price decimal(18, 2), amount decimal(18, 2), source_ref varchar, rule varchar);
+    unit_price decimal(18, 2), amount decimal(18, 2), source_ref varchar, rule varchar,
+    adjusts_period varchar, adjusts_line_type varchar);
 create table main.fct_invoice_lines_computed (period varchar, customer_id varchar,
     line_type varchar, amount decimal(18, 2));
 create table main.fct_incidents (customer_id varchar, ticket_id varchar, incident_date date,
@@ -47,6 +50,20 @@ OCTOBER = [
      "2026-09:INV-202609-00003:support_subscription"),
     ("G", "INV-202610-00004", "support_subscription", 56, "25.00", "1400.00", "S-G1"),
 ]
+SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+
+
+def seed(name: str) -> list[dict]:
+    with (SEEDS / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def words(kind: str) -> dict[str, str]:
+    """The plain_reasons seed's sentences of one kind, by code (issue 15 item 2)."""
+    return {r["code"]: r["sentence"] for r in seed("plain_reasons") if r["kind"] == kind}
+
+
+LABELS = {r["line_type"]: r["label"] for r in seed("line_types")}
 NAMES = {"A": "Acme", "B": "Beta", "C": "Cedar", "D": "Delta", "E": "Echo", "G": "Gamma"}
 
 
@@ -63,6 +80,9 @@ def warehouse(home: Path):
     con = duckdb.connect(str(home / "warehouse.duckdb"))
     init_warehouse(con)
     con.execute(MARTS_DDL)
+    for name in ("line_types", "plain_reasons"):  # the seeds as dbt loads them
+        con.execute(f"create table main.{name} as select * from read_csv(?)",
+                    [str(SEEDS / f"{name}.csv")])
     con.executemany("insert into main.stg_exports__customers values (?, ?)", NAMES.items())
     insert_lines(con, "billing.finalized_invoice_lines", "2026-09", SEPTEMBER)
     con.execute("""insert into billing.finalized_invoices
@@ -72,6 +92,9 @@ def warehouse(home: Path):
     con.execute("insert into billing.finalized_months values "
                 "('2026-09', now(), 5, 1500.00, null)")
     insert_lines(con, "main.invoice_lines", "2026-10", OCTOBER)
+    con.execute("update main.invoice_lines set adjusts_period = '2026-09', "
+                "adjusts_line_type = 'support_subscription' "
+                "where line_type = 'prior_period_adjustment'")
     con.execute("""insert into main.invoices
         select period, invoice_number,
                case when sum(amount) < 0 then 'credit_note' else 'invoice' end, customer_id,
@@ -122,13 +145,42 @@ def test_each_flag_and_its_thresholds(home, warehouse):
 
 
 def test_causes_name_what_moved(home, warehouse):
-    html = render_review(warehouse, home, "2026-10", False, gate_report(home))
-    assert "additional_incident_upfront: 0.00 -&gt; 150.00 (+150.00)" in html
+    html = html_lib.unescape(render_review(warehouse, home, "2026-10", False, gate_report(home)))
+    # line types by their short name from the line_types seed (issue 15 item 2)
+    assert LABELS["additional_incident_upfront"] == "Additional incidents billed up front"
+    assert f"{LABELS['additional_incident_upfront']}: 0.00 -> 150.00 (+150.00)" in html
     assert "new overage incidents: 1" in html
-    assert "support_subscription: 100.00 -&gt; 200.00 (+100.00)" in html
-    assert "prior_period_adjustment: 1 line(s), -70.00" in html
+    assert f"{LABELS['support_subscription']}: 100.00 -> 200.00 (+100.00)" in html
+    assert f"{LABELS['prior_period_adjustment']}: 1 line(s), -70.00" in html
     assert "hours billed: 0.16 h" in html
     assert "prorated subscriptions: S-C1" in html
+    assert "additional_incident_upfront:" not in html and "support_subscription:" not in html
+
+
+def section(html: str, anchor: int) -> str:
+    start = html.index(f'id="customer-{anchor}"')
+    end = html.find('<section class="customer"', start + 1)
+    return html[start:end if end > 0 else len(html)]
+
+
+def test_lines_and_incidents_are_worded_by_the_seeds(home, warehouse):
+    """Issue 15 item 2: every line type name and sentence, adjustment cause, R9 reason and
+    coverage the page shows is the seed's text, read here from the seed files."""
+    html = html_lib.unescape(render_review(warehouse, home, "2026-10", False, gate_report(home)))
+    acme, delta = section(html, 1), section(html, 4)
+    line = words("line_type")["additional_incident_upfront"]
+    assert (f'data-line-type="additional_incident_upfront" title="{line}">'
+            f'{LABELS["additional_incident_upfront"]}</td>') in acme
+    assert f'data-reason="billable_category">{words("reason")["billable_category"]}</td>' in acme
+    assert words("coverage")["overage_upfront"] in acme
+    assert f'2026-09: {words("adjustment")["support_subscription"]}' in delta
+    assert f'>{LABELS["prior_period_adjustment"]}</td>' in delta
+    legend = html[html.index('class="legend"'):html.index('id="month-totals"')]
+    # R14 order: the monthly fee, incidents up front, hours, adjustments
+    assert [LABELS[t] for t in ("support_subscription", "additional_incident_upfront",
+                                "implementation_hours", "prior_period_adjustment")] == [
+        part.split("</span>")[0] for part in legend.split("</i>")[1:]]
+    assert "billable_category<" not in html and ">overage<" not in html
 
 
 def test_twelve_months_gate_checks_and_anchors(home, warehouse):

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date
 from pathlib import Path
@@ -167,6 +168,33 @@ def test_usage_table_is_readable(built_home: Path, on_day):
     assert "Incident usage 2026" in result.stdout
     assert "Pine & Co" in result.stdout and "2026-12" in result.stdout
     assert "pay_stubs,remote_payroll" in result.stdout
+
+
+def test_usage_table_explains_policies_and_columns_in_the_seeds_words(built_home: Path, on_day):
+    """Issue 15 item 2: under the table, each overage policy shown (R12) and the remaining
+    and expired columns (R11) in the plain_reasons seed's sentences, read here from the
+    seed file; csv and json carry no sentence."""
+    seed = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "plain_reasons.csv"
+    with seed.open(encoding="utf-8", newline="") as f:
+        words = {(r["kind"], r["code"]): r["sentence"] for r in csv.DictReader(f)}
+    on_day(date(2026, 3, 31))
+    table = usage(built_home, "--year", "2026")
+    assert table.exit_code == 0, table.output
+    below = " ".join(table.stdout[table.stdout.rindex("pay_stubs,remote_payroll"):].split())
+    expected = [("subscription", words[("policy", "subscription")]),  # P first, and S
+                ("upfront", words[("policy", "upfront")]),            # Q
+                ("remaining", words[("usage", "remaining")]),
+                ("expired", words[("usage", "expired")])]
+    for word, sentence in expected:
+        assert f"{word} {' '.join(sentence.split())}" in below
+    order = [below.index(" ".join(s.split())) for _w, s in expected]
+    assert order == sorted(order)  # policies as first shown, then the columns
+    one = usage(built_home, "--year", "2026", "--customer", "Q")
+    assert words[("policy", "upfront")] in " ".join(one.stdout.split())
+    assert words[("policy", "subscription")] not in " ".join(one.stdout.split())
+    for fmt in ("csv", "json"):
+        out = usage(built_home, "--year", "2026", "--format", fmt).stdout
+        assert words[("usage", "remaining")] not in out
 
 
 def test_usage_without_a_warehouse_is_one_clear_error(home: Path):

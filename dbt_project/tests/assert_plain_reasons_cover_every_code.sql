@@ -1,4 +1,6 @@
-{# Section 5: every R9 reason code and R14 line type has exactly one plain sentence. #}
+{# Section 5: every R9 reason code and R14 line type, and every R12 policy, R10/R12 coverage
+   and R11 usage column the statements, the review page and `usage` explain, has exactly
+   one plain sentence. #}
 with codes as (
     select
         'reason' as kind,
@@ -20,6 +22,21 @@ with codes as (
         ('implementation_hours'), ('training_hours'), ('custom_development_hours'),
         ('prepaid_hours_deduction'), ('prior_period_adjustment')
     ) as t (code)
+    union all
+    select
+        'policy' as kind,
+        t.code
+    from (values ('upfront'), ('subscription')) as t (code)
+    union all
+    select
+        'coverage' as kind,
+        t.code
+    from (values ('covered'), ('overage_upfront'), ('overage_subscription')) as t (code)
+    union all
+    select
+        'usage' as kind,
+        t.code
+    from (values ('remaining'), ('expired')) as t (code)
 ),
 
 counted as (

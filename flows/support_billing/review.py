@@ -22,7 +22,8 @@ from .review_data import page_data, previous_finalized
 
 TEMPLATE = "review.html.j2"
 CHART_W, CHART_H, PAD = 720, 240, 40
-# Colour per line type (R14 order); an unknown type falls back to grey.
+# Colour per line type code (R14 order); an unknown type falls back to grey. The names
+# shown beside the colours come from the line_types seed (review_data.MONTHLY_SQL).
 LINE_TYPE_COLOURS = {
     "support_subscription": "#4e79a7",
     "additional_incident_subscription": "#f28e2b",
@@ -78,13 +79,13 @@ def line_type_chart(months: list[str], monthly: list[dict], totals: list[dict]) 
             "y": round(min(y0, y1), 1), "w": round(step * 0.7, 1),
             "h": round(max(abs(y1 - y0), 0.5), 1),
             "fill": LINE_TYPE_COLOURS.get(r["line_type"], "#888888"),
-            "title": f"{r['period']} {r['line_type']}: {r['amount']} ({r['source']})",
+            "title": f"{r['period']} {r['label']}: {r['amount']} ({r['source']})",
         })
     labels = [{"x": round(PAD + i * step + step / 2, 1), "text": m[2:]}
               for i, m in enumerate(months)]
-    used = sorted({r["line_type"] for r in monthly},
-                  key=lambda t: list(LINE_TYPE_COLOURS).index(t) if t in LINE_TYPE_COLOURS else 99)
-    legend = [{"label": t, "fill": LINE_TYPE_COLOURS.get(t, "#888888")} for t in used]
+    used = sorted({(r["r14_order"], r["line_type"], r["label"]) for r in monthly})
+    legend = [{"label": label, "fill": LINE_TYPE_COLOURS.get(t, "#888888")}
+              for _order, t, label in used]
     tallest = max(totals, key=lambda t: t["up_f"], default=None)
     top = None
     if tallest is not None and tallest["up_f"] > 0:  # the y axis: its highest bar, in USD

@@ -8,6 +8,12 @@ groups rows for the template and turns chart values into pixels.
 
 "Previous month" is the last finalized month before the reviewed one (what finance
 compares a draft with), NULL when none is finalized yet (docs/decisions.md).
+
+Words about rule decisions come from the seeds, joined here (issue 15 item 2): a line
+type's short name from ``main.line_types.label``, its customer sentence, the cause of a
+prior-period adjustment (R15), an incident's R9 reason and its R10/R12 coverage from
+``main.plain_reasons``. An unknown code shows as itself. The R18 cause categories and the
+flags are the page's own labels.
 """
 
 from __future__ import annotations
@@ -152,22 +158,24 @@ prev_lines as (
 ),
 
 moved as (
-    select customer_id, 1 as ord, line_type as label,
+    select customer_id, 1 as ord, coalesce(lt.label, line_type) as label,
            {_money('coalesce(p.amount, 0)')} || ' -> ' || {_money('coalesce(n.amount, 0)')}
                || ' (' || {_signed('coalesce(n.amount, 0) - coalesce(p.amount, 0)')} || ')'
                as detail
     from now_lines as n
     full join prev_lines as p using (customer_id, line_type)
+    left join main.line_types as lt using (line_type)
     where coalesce(n.amount, 0) <> coalesce(p.amount, 0)
       and cast($prev as varchar) is not null
 ),
 
 adjustments as (
-    select customer_id, 2 as ord, 'prior_period_adjustment' as label,
-           count(*) || ' line(s), ' || {_signed('sum(amount)')} as detail
-    from main.invoice_lines
-    where period = $period and line_type = 'prior_period_adjustment'
-    group by customer_id
+    select l.customer_id, 2 as ord, coalesce(any_value(lt.label), l.line_type) as label,
+           count(*) || ' line(s), ' || {_signed('sum(l.amount)')} as detail
+    from main.invoice_lines as l
+    left join main.line_types as lt using (line_type)
+    where l.period = $period and l.line_type = 'prior_period_adjustment'
+    group by l.customer_id, l.line_type
 ),
 
 overage as (
@@ -209,23 +217,40 @@ where cast($only as varchar[]) is null
 order by customer_id, ord, label
 """
 
+# Each line with its type's short name and sentence; an adjustment (R15) with the month it
+# corrects and the cause of correcting that line type.
 LINES_SQL = """
-select customer_id, invoice_number, line_number, line_type, description,
-       cast(quantity as varchar) as quantity, cast(unit_price as varchar) as unit_price,
-       cast(amount as varchar) as amount, source_ref
-from main.invoice_lines
-where period = $period
-  and (cast($only as varchar[]) is null or customer_id in (select unnest(cast($only as varchar[]))))
-order by invoice_number, line_number
+select l.customer_id, l.invoice_number, l.line_number, l.line_type, l.description,
+       cast(l.quantity as varchar) as quantity, cast(l.unit_price as varchar) as unit_price,
+       cast(l.amount as varchar) as amount, l.source_ref,
+       coalesce(lt.label, l.line_type) as line_type_label,
+       coalesce(w.sentence, l.line_type) as line_sentence,
+       l.adjusts_period, a.sentence as adjustment_sentence
+from main.invoice_lines as l
+left join main.line_types as lt on lt.line_type = l.line_type
+left join main.plain_reasons as w on w.kind = 'line_type' and w.code = l.line_type
+left join main.plain_reasons as a on a.kind = 'adjustment' and a.code = l.adjusts_line_type
+where l.period = $period
+  and (cast($only as varchar[]) is null
+       or l.customer_id in (select unnest(cast($only as varchar[]))))
+order by l.invoice_number, l.line_number
 """
 
+# Each incident's R9 reason and R10/R12 coverage in plain words (the statements' coverage
+# codes: covered, overage_upfront, overage_subscription).
 INCIDENTS_SQL = """
-select customer_id, ticket_id, cast(incident_date as varchar) as incident_date,
-       seq_in_year, coverage, reason_code, category, overage_treatment
-from main.fct_incidents
-where period = $period
-  and (cast($only as varchar[]) is null or customer_id in (select unnest(cast($only as varchar[]))))
-order by customer_id, seq_in_year
+select i.customer_id, i.ticket_id, cast(i.incident_date as varchar) as incident_date,
+       i.seq_in_year, i.coverage, i.reason_code, i.category, i.overage_treatment,
+       coalesce(r.sentence, i.reason_code) as reason_sentence,
+       coalesce(c.sentence, i.coverage) as coverage_sentence
+from main.fct_incidents as i
+left join main.plain_reasons as r on r.kind = 'reason' and r.code = i.reason_code
+left join main.plain_reasons as c on c.kind = 'coverage'
+    and c.code = if(i.coverage = 'overage', 'overage_' || i.overage_treatment, i.coverage)
+where i.period = $period
+  and (cast($only as varchar[]) is null
+       or i.customer_id in (select unnest(cast($only as varchar[]))))
+order by i.customer_id, i.seq_in_year
 """
 
 # Twelve months of totals by line type: a finalized month as finalized, the reviewed
@@ -275,12 +300,15 @@ stacked as (
 )
 
 select
-    period, line_type, source,
-    cast(amount as varchar) as amount,
-    cast(amount as double) as amount_f,
-    cast(base as double) as base_f
-from stacked
-order by period, line_type
+    s.period, s.line_type, s.source,
+    coalesce(lt.label, s.line_type) as label,
+    coalesce(lt.r14_order, 99) as r14_order,
+    cast(s.amount as varchar) as amount,
+    cast(s.amount as double) as amount_f,
+    cast(s.base as double) as base_f
+from stacked as s
+left join main.line_types as lt on lt.line_type = s.line_type
+order by s.period, s.line_type
 """
 
 MONTH_TOTALS_SQL = """

@@ -16,6 +16,10 @@ covered, overage, remaining, expired, projected_exhaustion.
   at the current pace, i.e. the year's incidents (covered + overage) per elapsed day
   (Jan 1 through today) extrapolated; the month of the last covered incident when it has
   already run out; null when it will not run out this year (or nothing has been used).
+
+The ``table`` format explains, under the table, each overage policy shown and the
+``remaining`` and ``expired`` columns in the words of the ``plain_reasons`` seed (kinds
+``policy`` and ``usage``; issue 15 item 2). ``csv`` and ``json`` stay data only.
 """
 
 from __future__ import annotations
@@ -127,6 +131,21 @@ def usage_rows(
     return rows
 
 
+def plain_words(con) -> dict[tuple[str, str], str]:
+    """The seed's sentences for the usage table: (kind, code) -> sentence."""
+    return {(kind, code): sentence for kind, code, sentence in con.execute(
+        "select kind, code, sentence from main.plain_reasons "
+        "where kind in ('policy', 'usage') order by kind, code").fetchall()}
+
+
+def explanations(rows: list[dict], words: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+    """(word, sentence) for each overage policy shown (R12, first-seen order), then the
+    remaining and expired columns (R11); a word without a sentence in the seed is left out."""
+    policies = list(dict.fromkeys(r["overage_policy"] for r in rows if r["overage_policy"]))
+    wanted = [("policy", p) for p in policies] + [("usage", "remaining"), ("usage", "expired")]
+    return [(code, words[(kind, code)]) for kind, code in wanted if (kind, code) in words]
+
+
 def render_json(rows: list[dict]) -> str:
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
 
@@ -142,7 +161,8 @@ def render_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def print_table(rows: list[dict], year: int, today: date, data_as_of: str = "") -> None:
+def print_table(rows: list[dict], year: int, today: date, data_as_of: str = "",
+                words: dict[tuple[str, str], str] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -171,6 +191,15 @@ def print_table(rows: list[dict], year: int, today: date, data_as_of: str = "") 
     console.print(table)
     if not rows:
         console.print(f"no customer has a subscription, an allotment or an incident in {year}")
+        return
+    meanings = explanations(rows, words or {})
+    if meanings:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for word, sentence in meanings:
+            grid.add_row(word, sentence)
+        console.print(grid)
 
 
 def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
@@ -195,6 +224,7 @@ def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
     try:
         data_as_of = data_time_text(con)
         rows = usage_rows(con, year, customer, today)
+        words = plain_words(con) if fmt == "table" else {}
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -213,7 +243,7 @@ def cli_usage(home: Path, year: int, customer: str | None, fmt: str) -> int:
     elif fmt == "csv":
         sys.stdout.write(render_csv(rows))
     else:
-        print_table(rows, year, today, data_as_of)
+        print_table(rows, year, today, data_as_of, words)
     if fmt != "table":  # stdout stays machine-readable; the data's time goes beside it (R20)
         print(f"data as of {data_as_of} (last ingest)", file=sys.stderr)
     return 0
