@@ -191,7 +191,7 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
     releases the GIL), the fingerprint and the findings."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .freshness import data_time_text
+    from .freshness import data_time, data_time_text
     from .gate import run_gate_on, write_reports
 
     def fingerprint_and_findings(cur):
@@ -200,7 +200,9 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
 
     with connect(Path(home), read_only=True) as con, ThreadPoolExecutor(1) as pool:
         side = pool.submit(fingerprint_and_findings, con.cursor())
-        result = run_gate_on(con, period, statements=True)
+        store = {"home": home, "preview": preview, "data_time": data_time(con),
+                 "reports_dir": reports_dir(Path(home), preview)}  # GX results + Data Docs
+        result = run_gate_on(con, period, statements=True, store=store)
         fingerprint, findings = side.result()
         data_as_of = data_time_text(con)
     report = dict(result.report)
