@@ -163,9 +163,13 @@ def run_ingest(home: str) -> dict:
     return out
 
 
-@task(name="dbt-build", cache_policy=NO_CACHE)
+@task(name="dbt-build", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3)
 def build_task(home: str, period: str) -> dict:
     """dbt build (seeds, models, tests) with the period var.
+
+    Retried on an exception (a lock, a crashed dbt process): a build only rewrites models
+    from the raw tables, so running it again is safe. A build that ran and failed (a
+    failing dbt test) returns its error and is not retried: the same data fails again.
 
     dbt-duckdb fails at once when another process holds the file (a notebook, an ingest);
     opening it first through ``warehouse.connect`` waits up to 30 s for that lock."""
@@ -366,6 +370,13 @@ def monthly_billing(home: str | None = None, period: str | None = None,
             periods.PeriodError, ledger.LedgerError, WarehouseError, drafts.DraftError) as exc:
         return Failed(message=console.first_line(exc))
     except Exception as exc:  # one clear line; the traceback goes to HOME/logs (section 6)
+        # and, at ERROR, to the Prefect run log (the console handler shows CRITICAL only
+        # unless --debug, so the terminal keeps its one line; issue 14 item 5)
+        try:
+            _log().error("billing %s failed: %s: %s", period, type(exc).__name__, exc,
+                         exc_info=exc)
+        except Exception:  # noqa: BLE001 - logging must not replace the failure itself
+            pass
         return Failed(message=console.failure_line(
             home_p, "bill", exc, prefix=f"billing {period} failed: {type(exc).__name__}: "))
 

@@ -112,7 +112,9 @@ def gate_checks(report_json: Path | None) -> dict:
         return {"available": False, "success": None, "suites": [], "path": str(report_json)}
     report = json.loads(Path(report_json).read_text(encoding="utf-8"))
     return {"available": True, "success": report.get("success"),
-            "suites": report.get("suites", []), "path": str(report_json)}
+            "suites": report.get("suites", []), "path": str(report_json),
+            # relative to the report's folder, which is the page's folder (gate_gx.py)
+            "data_docs": report.get("data_docs") or {}}
 
 
 def render_review(con, home: Path, period: str, preview: bool,
