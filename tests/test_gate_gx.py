@@ -11,10 +11,12 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import test_gate as tg
 from support_billing import billing, gate, gate_gx, ingest
+from test_billing_flow import billing_home, scenario  # noqa: F401, F811 - fixtures
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,12 +43,13 @@ def test_results_and_data_docs_are_kept_under_home(tmp_path):
     assert sorted(pages) == sorted(frames)
     # relative to the preview report folder, stable (run time: the 1st when no data time)
     assert pages["invoices"] == (
-        "../gx/validations/invoices/2026-05-preview/20260501T000000.000000Z/"
+        "gx/validations/invoices/2026-05-preview/20260501T000000.000000Z/"
         "billing_gate-invoices.html")
     for page in pages.values():
         html = (home / "reports" / "_preview" / page).resolve().read_text(encoding="utf-8")
         assert "expect_column" in html or "values must" in html or "Expectation" in html
-    assert (home / "reports" / "gx" / "index.html").is_file()
+    assert (home / "reports" / "_preview" / "gx" / "index.html").is_file()
+    assert not (home / "reports" / "gx").exists()  # a preview writes only under _preview
     stored = list((home / "gx" / "uncommitted" / "validations" / "invoices").rglob("*.json"))
     assert len(stored) == 1
     assert sorted(p.name for p in (home / "gx" / "checkpoints").iterdir()) == sorted(
@@ -60,12 +63,12 @@ def test_steps_safe_to_repeat_have_retries():
 
 
 def test_run_time_is_the_data_time_in_utc():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    assert gate_gx.run_time("2026-05", None) == datetime(2026, 5, 1, tzinfo=timezone.utc)
+    assert gate_gx.run_time("2026-05", None) == datetime(2026, 5, 1, tzinfo=UTC)
     naive = datetime(2026, 6, 2, 3, 4, 5, 678)
     assert gate_gx.run_time("2026-05", naive) == datetime(2026, 6, 2, 3, 4, 5,
-                                                          tzinfo=timezone.utc)
+                                                          tzinfo=UTC)
 
 
 # Patches billing only once cli.main() has configured the console (as in a real run,
@@ -88,8 +91,12 @@ cli.main()
 
 async def _error_logs(flow_name: str) -> list:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter
-    from prefect.client.schemas.filters import LogFilterFlowRunId
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
 
     async with get_client() as client:
         runs = await client.read_flow_runs(
@@ -117,3 +124,21 @@ def test_a_failed_run_logs_its_traceback_at_error_and_prints_one_line(
     errors = asyncio.run(_error_logs("monthly-billing"))
     assert any("Traceback" in log.message and "RuntimeError: disk unplugged" in log.message
                for log in errors), [log.message[:200] for log in errors]
+
+
+def test_the_review_page_links_the_months_data_docs(billing_home, capsys):  # noqa: F811
+    """R18: from the review page (opened from disk), each suite's Data Docs page of the
+    month is one relative link away; a preview's pages stay under reports/_preview/."""
+    import re
+
+    home = billing_home
+    for preview, folder in ((True, home / "reports" / "_preview"), (False, home / "reports")):
+        assert billing.cli_bill(home, "2026-05", preview) == 0
+        html = (folder / "review_2026-05.html").read_text(encoding="utf-8")
+        links = re.findall(r'<a class="data-docs" href="([^"]+)">([a-z_]+)</a>', html)
+        assert sorted(name for _, name in links) == sorted(
+            [*gate.SUITES, "statement_totals", "statement_incidents"])
+        run = "2026-05-preview" if preview else "2026-05"
+        for href, name in links:
+            assert href.startswith(f"gx/validations/{name}/{run}/") and "://" not in href
+            assert (folder / href).is_file()

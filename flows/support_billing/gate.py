@@ -178,7 +178,8 @@ def _run_checkpoints(frames: dict, period: str, directory: Path | None,
         (key, result), = run.run_results.items()
         keys.append(key)
         out[name] = _check_rows(result, frame[label_col])
-    pages = gate_gx.build_docs(ctx, keys, store["reports_dir"]) if store else {}
+    pages = (gate_gx.build_docs(ctx, keys, store.get("preview"), store["reports_dir"])
+             if store else {})
     return out, pages
 
 

@@ -3,8 +3,9 @@ stored results and the Data Docs site (R18, issue 14 item 5).
 
 ``home`` given (the billing flow): a file data context in ``HOME/gx/`` keeps the suites,
 validation definitions, checkpoints and every validation result (``HOME/gx/uncommitted/
-validations/``), and a Data Docs site ``billing`` is built under ``HOME/reports/gx/`` (one
-site for previews and final runs; a preview's run is named ``YYYY-MM-preview``). ``home``
+validations/``), and a Data Docs site is built under ``HOME/reports/gx/`` (site
+``billing``), for a preview under ``HOME/reports/_preview/gx/`` (site ``billing_preview``,
+run named ``YYYY-MM-preview``): a preview writes nothing outside ``_preview``. ``home``
 None (``gate.run_gate``, hand-made rows in tests): an ephemeral context, nothing written.
 
 One checkpoint per suite: each suite validates its own DataFrame, and a checkpoint hands
@@ -21,8 +22,10 @@ import datetime as dt
 import os
 from pathlib import Path
 
-SITE = "billing"
-SITE_DIR = "../reports/gx/"  # relative to HOME/gx, the context's root
+SITES = {  # site name: folder relative to HOME/gx, the context's root
+    False: ("billing", "../reports/gx/"),
+    True: ("billing_preview", "../reports/_preview/gx/"),
+}
 SOURCE = "billing_gate"
 RESULT_FORMAT = {"result_format": "SUMMARY"}  # counts + first 20 failing row indexes
 
@@ -31,8 +34,8 @@ def run_time(period: str, data_time: dt.datetime | None) -> dt.datetime:
     """The result's run time: the data's time (R20), else midnight UTC on the 1st."""
     if data_time is not None:
         if data_time.tzinfo is None:  # a naive TIMESTAMP in the warehouse is UTC
-            data_time = data_time.replace(tzinfo=dt.timezone.utc)
-        return data_time.astimezone(dt.timezone.utc).replace(microsecond=0)
+            data_time = data_time.replace(tzinfo=dt.UTC)
+        return data_time.astimezone(dt.UTC).replace(microsecond=0)
     return dt.datetime.fromisoformat(f"{period}-01T00:00:00+00:00")
 
 
@@ -47,12 +50,13 @@ def context(gx, home: Path | None):
         sites = ctx.get_config().data_docs_sites or {}
         if "local_site" in sites:  # GX's default site lives in uncommitted/; ours in reports/
             ctx.delete_data_docs_site("local_site")
-        if SITE not in sites:
-            ctx.add_data_docs_site(SITE, {
-                "class_name": "SiteBuilder", "show_how_to_buttons": False,
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": SITE_DIR},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+        for site, folder in SITES.values():
+            if site not in sites:
+                ctx.add_data_docs_site(site, {
+                    "class_name": "SiteBuilder", "show_how_to_buttons": False,
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                      "base_directory": folder},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
 
@@ -83,13 +87,14 @@ def run_id(period: str, preview: bool, when: dt.datetime):
     return RunIdentifier(run_name=f"{period}-preview" if preview else period, run_time=when)
 
 
-def build_docs(ctx, keys: list, reports_dir: Path) -> dict[str, str]:
+def build_docs(ctx, keys: list, preview: bool, reports_dir: Path) -> dict[str, str]:
     """Render the pages of this run's results (and the site's index) only, not the whole
     site; {suite: page path relative to ``reports_dir``} for the review page's links."""
     if not keys:
         return {}
-    ctx.build_data_docs(site_names=[SITE], resource_identifiers=keys)
-    site = (Path(ctx.root_directory) / SITE_DIR).resolve()
+    name, folder = SITES[bool(preview)]
+    ctx.build_data_docs(site_names=[name], resource_identifiers=keys)
+    site = (Path(ctx.root_directory) / folder).resolve()
     pages = {}
     for key in keys:
         suite, run_name, run_t, batch = key.to_tuple()
@@ -98,4 +103,4 @@ def build_docs(ctx, keys: list, reports_dir: Path) -> dict[str, str]:
     return pages
 
 
-__all__ = ["SITE", "build_docs", "checkpoint", "context", "run_id", "run_time"]
+__all__ = ["SITES", "build_docs", "checkpoint", "context", "run_id", "run_time"]
