@@ -34,19 +34,18 @@ def test_results_and_data_docs_are_kept_under_home(tmp_path):
     home = tmp_path / "home"
     (home / "reports" / "_preview").mkdir(parents=True)
     inp = tg.good()
-    store = {"home": home, "preview": True, "data_time": None,
-             "reports_dir": home / "reports" / "_preview"}
+    store = {"home": home, "preview": True, "data_time": None}
     frames = gate.gate_sql.loaded_frames(inp)
     result = gate._result(inp.period, frames, None, store)
     assert result.success
     pages = result.report["data_docs"]
     assert sorted(pages) == sorted(frames)
-    # relative to the preview report folder, stable (run time: the 1st when no data time)
+    # relative to HOME/reports, stable (run time: the 1st when no data time)
     assert pages["invoices"] == (
-        "gx/validations/invoices/2026-05-preview/20260501T000000.000000Z/"
+        "_preview/gx/validations/invoices/2026-05-preview/20260501T000000.000000Z/"
         "billing_gate-invoices.html")
     for page in pages.values():
-        html = (home / "reports" / "_preview" / page).resolve().read_text(encoding="utf-8")
+        html = (home / "reports" / page).read_text(encoding="utf-8")
         assert "expect_column" in html or "values must" in html or "Expectation" in html
     assert (home / "reports" / "_preview" / "gx" / "index.html").is_file()
     assert not (home / "reports" / "gx").exists()  # a preview writes only under _preview
@@ -128,17 +127,29 @@ def test_a_failed_run_logs_its_traceback_at_error_and_prints_one_line(
 
 def test_the_review_page_links_the_months_data_docs(billing_home, capsys):  # noqa: F811
     """R18: from the review page (opened from disk), each suite's Data Docs page of the
-    month is one relative link away; a preview's pages stay under reports/_preview/."""
+    month is one relative link away; a preview's pages stay under reports/_preview/, and
+    an approved month's final page links the pages of the run that approved it."""
     import re
 
+    from support_billing import drafts
+
     home = billing_home
-    for preview, folder in ((True, home / "reports" / "_preview"), (False, home / "reports")):
-        assert billing.cli_bill(home, "2026-05", preview) == 0
+    suites = sorted([*gate.SUITES, "statement_totals", "statement_incidents"])
+
+    def links(folder: Path) -> list[tuple[str, str]]:
         html = (folder / "review_2026-05.html").read_text(encoding="utf-8")
-        links = re.findall(r'<a class="data-docs" href="([^"]+)">([a-z_]+)</a>', html)
-        assert sorted(name for _, name in links) == sorted(
-            [*gate.SUITES, "statement_totals", "statement_incidents"])
-        run = "2026-05-preview" if preview else "2026-05"
-        for href, name in links:
-            assert href.startswith(f"gx/validations/{name}/{run}/") and "://" not in href
-            assert (folder / href).is_file()
+        found = re.findall(r'<a class="data-docs" href="([^"]+)">([a-z_]+)</a>', html)
+        assert sorted(name for _, name in found) == suites
+        for href, _ in found:
+            assert "://" not in href and (folder / href).is_file(), href
+        return found
+
+    assert billing.cli_bill(home, "2026-05", True) == 0
+    for href, name in links(home / "reports" / "_preview"):
+        assert href.startswith(f"gx/validations/{name}/2026-05-preview/")
+    assert drafts.cli_approve(home, "2026-05") == 0
+    for href, name in links(home / "reports"):  # approve gates as a preview (drafts.py)
+        assert href.startswith(f"_preview/gx/validations/{name}/2026-05-preview/")
+    assert billing.cli_bill(home, "2026-06", False) == 0
+    html = (home / "reports" / "review_2026-06.html").read_text(encoding="utf-8")
+    assert 'href="gx/validations/invoices/2026-06/' in html

@@ -204,8 +204,7 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
 
     with connect(Path(home), read_only=True) as con, ThreadPoolExecutor(1) as pool:
         side = pool.submit(fingerprint_and_findings, con.cursor())
-        store = {"home": home, "preview": preview, "data_time": data_time(con),
-                 "reports_dir": reports_dir(Path(home), preview)}  # GX results + Data Docs
+        store = {"home": home, "preview": preview, "data_time": data_time(con)}  # GX docs
         result = run_gate_on(con, period, statements=True, store=store)
         fingerprint, findings = side.result()
         data_as_of = data_time_text(con)

@@ -160,7 +160,7 @@ def _run_checkpoints(frames: dict, period: str, directory: Path | None,
     Docs pages ({suite: path relative to the reports folder}, empty without ``store``).
 
     ``frames``: {suite: (DataFrame, label column)}; a failed check lists the label of (up
-    to 20 of) its failing rows. ``store``: {home, preview, data_time, reports_dir} keeps
+    to 20 of) its failing rows. ``store``: {home, preview, data_time} keeps
     the results in ``HOME/gx`` and builds Data Docs (gate_gx.py); None: ephemeral."""
     from . import gate_gx
 
@@ -178,8 +178,7 @@ def _run_checkpoints(frames: dict, period: str, directory: Path | None,
         (key, result), = run.run_results.items()
         keys.append(key)
         out[name] = _check_rows(result, frame[label_col])
-    pages = (gate_gx.build_docs(ctx, keys, store.get("preview"), store["reports_dir"])
-             if store else {})
+    pages = gate_gx.build_docs(ctx, keys, store.get("preview")) if store else {}
     return out, pages
 
 

@@ -19,7 +19,6 @@ review page's link stays byte-identical; new data gives a new, kept result.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 SITES = {  # site name: folder relative to HOME/gx, the context's root
@@ -87,19 +86,21 @@ def run_id(period: str, preview: bool, when: dt.datetime):
     return RunIdentifier(run_name=f"{period}-preview" if preview else period, run_time=when)
 
 
-def build_docs(ctx, keys: list, preview: bool, reports_dir: Path) -> dict[str, str]:
+def build_docs(ctx, keys: list, preview: bool) -> dict[str, str]:
     """Render the pages of this run's results (and the site's index) only, not the whole
-    site; {suite: page path relative to ``reports_dir``} for the review page's links."""
+    site; {suite: page path relative to ``HOME/reports``} for the review page's links
+    (an approved month's report moves from reports/_preview to reports/, its pages stay)."""
     if not keys:
         return {}
     name, folder = SITES[bool(preview)]
     ctx.build_data_docs(site_names=[name], resource_identifiers=keys)
     site = (Path(ctx.root_directory) / folder).resolve()
+    reports = (Path(ctx.root_directory) / "../reports").resolve()
     pages = {}
     for key in keys:
         suite, run_name, run_t, batch = key.to_tuple()
         page = site / "validations" / suite / run_name / run_t / f"{batch}.html"
-        pages[suite] = Path(os.path.relpath(page, Path(reports_dir).resolve())).as_posix()
+        pages[suite] = page.relative_to(reports).as_posix()
     return pages
 
 
