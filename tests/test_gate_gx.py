@@ -153,3 +153,45 @@ def test_the_review_page_links_the_months_data_docs(billing_home, capsys):  # no
     assert billing.cli_bill(home, "2026-06", False) == 0
     html = (home / "reports" / "review_2026-06.html").read_text(encoding="utf-8")
     assert 'href="gx/validations/invoices/2026-06/' in html
+
+
+def test_a_retried_file_is_loaded_exactly_once(home, prefect_server, monkeypatch, capsys):
+    """Retries of ``ingest-file``: an exception inside the file's transaction rolls it all
+    back and the retry loads the file once; an exception after the commit makes the retry
+    find the same bytes loaded and skip them (R-IN2, R-IN3)."""
+    from ingest_helpers import customers_file, rows
+    from support_billing import ingest_load
+    from support_billing.ingest import cli_ingest
+
+    real_load, real_cleanup = ingest_load._load, ingest_load._cleanup
+    failures = {"load": 1, "cleanup": 0}
+
+    def load_then_fail(*args, **kwargs):
+        real_load(*args, **kwargs)  # rows inserted, then the transaction breaks
+        if failures["load"]:
+            failures["load"] -= 1
+            raise RuntimeError("passing failure inside the transaction")
+
+    def cleanup_then_fail(con):
+        real_cleanup(con)
+        if failures["cleanup"]:
+            failures["cleanup"] -= 1
+            raise RuntimeError("passing failure after the commit")
+
+    monkeypatch.setattr(ingest_load, "_load", load_then_fail)
+    monkeypatch.setattr(ingest_load, "_cleanup", cleanup_then_fail)
+    customers_file(home / "inbox", "C1", "C2")
+    assert cli_ingest(home, []) == 0
+    assert failures["load"] == 0
+    assert rows(home, "SELECT customer_id FROM raw.customers ORDER BY 1") == [("C1",), ("C2",)]
+    assert rows(home, "SELECT status FROM raw.ingest_log") == [("loaded",)]
+
+    failures["cleanup"] = 1
+    customers_file(home / "more", "C3", name="customers_2.csv")
+    assert cli_ingest(home, [home / "more"]) == 0
+    assert failures["cleanup"] == 0
+    assert rows(home, "SELECT customer_id FROM raw.customers ORDER BY 1") == [
+        ("C1",), ("C2",), ("C3",)]
+    assert rows(home, "SELECT file_name, status FROM raw.ingest_log ORDER BY rowid") == [
+        ("customers.csv", "loaded"), ("customers_2.csv", "loaded"),
+        ("customers_2.csv", "skipped")]
