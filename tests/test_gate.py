@@ -172,8 +172,15 @@ def test_suite_files_and_placeholders():
         assert suite["name"] == name and suite["expectations"]
         for e in suite["expectations"]:
             assert e["meta"]["check"] and e["meta"]["rule"].startswith("R")
+    # issue 14 item 5: the period is a suite parameter supplied at run time, never text
+    # replaced in the suite files
     text = json.dumps(gate.load_suite_dict("invoices", "2026-05"))
-    assert "202605" in text and "{{" not in text
+    assert "{{" not in text and "202605" not in text
+    assert '{"$PARAMETER": "invoice_number_regex"}' in text
+    assert '{"$PARAMETER": "period_values"}' in text
+    assert gate.suite_parameters("2026-05") == {
+        "period": "2026-05", "period_values": ["2026-05"],
+        "invoice_number_regex": "^(?:INV|CN)-202605-[0-9]{5}$"}
 
 
 def test_price_in_force_takes_the_latest_row_on_or_before_the_day():

@@ -163,9 +163,13 @@ def run_ingest(home: str) -> dict:
     return out
 
 
-@task(name="dbt-build", cache_policy=NO_CACHE)
+@task(name="dbt-build", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3)
 def build_task(home: str, period: str) -> dict:
     """dbt build (seeds, models, tests) with the period var.
+
+    Retried on an exception (a lock, a crashed dbt process): a build only rewrites models
+    from the raw tables, so running it again is safe. A build that ran and failed (a
+    failing dbt test) returns its error and is not retried: the same data fails again.
 
     dbt-duckdb fails at once when another process holds the file (a notebook, an ingest);
     opening it first through ``warehouse.connect`` waits up to 30 s for that lock."""
@@ -191,7 +195,7 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
     releases the GIL), the fingerprint and the findings."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .freshness import data_time_text
+    from .freshness import data_time, data_time_text
     from .gate import run_gate_on, write_reports
 
     def fingerprint_and_findings(cur):
@@ -200,7 +204,8 @@ def gate_task(home: str, period: str, preview: bool) -> dict:
 
     with connect(Path(home), read_only=True) as con, ThreadPoolExecutor(1) as pool:
         side = pool.submit(fingerprint_and_findings, con.cursor())
-        result = run_gate_on(con, period, statements=True)
+        store = {"home": home, "preview": preview, "data_time": data_time(con)}  # GX docs
+        result = run_gate_on(con, period, statements=True, store=store)
         fingerprint, findings = side.result()
         data_as_of = data_time_text(con)
     report = dict(result.report)
@@ -364,6 +369,13 @@ def monthly_billing(home: str | None = None, period: str | None = None,
             periods.PeriodError, ledger.LedgerError, WarehouseError, drafts.DraftError) as exc:
         return Failed(message=console.first_line(exc))
     except Exception as exc:  # one clear line; the traceback goes to HOME/logs (section 6)
+        # and, at ERROR, to the Prefect run log (the console handler shows CRITICAL only
+        # unless --debug, so the terminal keeps its one line; issue 14 item 5)
+        try:
+            _log().error("billing %s failed: %s: %s", period, type(exc).__name__, exc,
+                         exc_info=exc)
+        except Exception:  # noqa: BLE001 - logging must not replace the failure itself
+            pass
         return Failed(message=console.failure_line(
             home_p, "bill", exc, prefix=f"billing {period} failed: {type(exc).__name__}: "))
 

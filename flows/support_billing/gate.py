@@ -10,7 +10,10 @@ expectations: the gate acts on ``success``.
 Two entry points share that SQL: ``run_gate_on(con, period)`` reads the warehouse (the
 billing flow), ``run_gate(GateInputs)`` hand-made rows (tests).
 
-Placeholders in the suite files: ``{{period}}`` (YYYY-MM) and ``{{yyyymm}}``.
+The period reaches the suites as expectation suite parameters (``suite_parameters``:
+``{"$PARAMETER": "period_values"}`` etc. in an expectation's kwargs), supplied at each
+checkpoint run; the suite files are never edited per run. Validation definitions,
+checkpoints, stored results and Data Docs: ``gate_gx.py``.
 """
 
 from __future__ import annotations
@@ -69,10 +72,20 @@ def price_in_force(price_book: list[dict], key: str, on: date) -> Decimal | None
 
 
 # ---------------------------------------------------------------- suites
-def load_suite_dict(name: str, period: str, directory: Path | None = None) -> dict:
-    """A suite file with its placeholders filled for the period."""
+def suite_parameters(period: str) -> dict:
+    """The expectation suite parameters of a month's run (R14: numbers and period)."""
+    return {
+        "period": period,
+        "period_values": [period],
+        "invoice_number_regex": f"^(?:INV|CN)-{periods.compact(period)}-[0-9]{{5}}$",
+    }
+
+
+def load_suite_dict(name: str, period: str | None = None, directory: Path | None = None) -> dict:
+    """A suite file as stored: the period is not written into it but supplied at run time
+    as suite parameters (``suite_parameters``); ``period`` is accepted for callers that
+    name the month they validate."""
     raw = (Path(directory or EXPECTATIONS_DIR) / f"{name}.json").read_text(encoding="utf-8")
-    raw = raw.replace("{{yyyymm}}", periods.compact(period)).replace("{{period}}", period)
     return json.loads(raw)
 
 
@@ -137,60 +150,70 @@ def _gx():
 
 
 def _validate(frames: dict, period: str, directory: Path | None) -> dict[str, list[dict]]:
-    """Run each suite against its frame in an ephemeral context; per-suite check rows.
+    """Per-suite check rows in an ephemeral context (``_run_checkpoints``)."""
+    return _run_checkpoints(frames, period, directory)[0]
+
+
+def _run_checkpoints(frames: dict, period: str, directory: Path | None,
+                     store: dict | None = None) -> tuple[dict[str, list[dict]], dict[str, str]]:
+    """Run each suite's checkpoint against its frame; per-suite check rows and the Data
+    Docs pages ({suite: path relative to the reports folder}, empty without ``store``).
 
     ``frames``: {suite: (DataFrame, label column)}; a failed check lists the label of (up
-    to 20 of) its failing rows."""
+    to 20 of) its failing rows. ``store``: {home, preview, data_time} keeps
+    the results in ``HOME/gx`` and builds Data Docs (gate_gx.py); None: ephemeral."""
+    from . import gate_gx
+
     gx = _gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("billing_gate")
+    ctx = gate_gx.context(gx, Path(store["home"]) if store else None)
+    run_id = gate_gx.run_id(period, bool(store and store.get("preview")),
+                            gate_gx.run_time(period, (store or {}).get("data_time")))
+    params = suite_parameters(period)
     out: dict[str, list[dict]] = {}
+    keys = []
     for name, (frame, label_col) in frames.items():
-        spec = load_suite_dict(name, period, directory)
-        suite = context.suites.add(gx.ExpectationSuite(
-            name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta", {})))
-        asset = source.add_dataframe_asset(name=name)
-        batch_def = asset.add_batch_definition_whole_dataframe(f"{name}_month")
-        vd = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{name}_{period}", data=batch_def, suite=suite))
-        # SUMMARY: counts and the first 20 failing row indexes (BASIC has no indexes)
-        result = vd.run(batch_parameters={"dataframe": frame},
-                        result_format={"result_format": "SUMMARY"})
-        labels_of = frame[label_col]
-        checks = []
-        for r in result.results:
-            cfg = r.expectation_config
-            kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
-            res = r.result or {}
-            idx = res.get("partial_unexpected_index_list") or []
-            labels = []
-            for i in idx[:20]:
-                try:
-                    label = labels_of.iloc[int(i)]
-                    labels.append("None" if label is None or label != label else str(label))
-                except Exception:  # index shapes vary by expectation type
-                    labels.append(str(i))
-            exc = (r.exception_info or {}) if isinstance(r.exception_info, dict) else {}
-            checks.append({
-                "check": (cfg.meta or {}).get("check", cfg.type),
-                "rule": (cfg.meta or {}).get("rule"),
-                "expectation": cfg.type,
-                "kwargs": json.loads(json.dumps(kwargs, default=str)),
-                "success": bool(r.success),
-                "element_count": res.get("element_count"),
-                "unexpected_count": res.get("unexpected_count"),
-                "unexpected_rows": sorted(set(labels)),
-                "error": exc.get("exception_message") if exc.get("raised_exception") else None,
-            })
-        out[name] = checks
-    return out
+        cp = gate_gx.checkpoint(gx, ctx, name, load_suite_dict(name, period, directory))
+        run = cp.run(batch_parameters={"dataframe": frame}, expectation_parameters=params,
+                     run_id=run_id)
+        (key, result), = run.run_results.items()
+        keys.append(key)
+        out[name] = _check_rows(result, frame[label_col])
+    pages = gate_gx.build_docs(ctx, keys, store.get("preview")) if store else {}
+    return out, pages
 
 
-def _result(period: str, frames: dict, directory: Path | None) -> GateResult:
-    checks = _validate(frames, period, directory)
+def _check_rows(result, labels_of) -> list[dict]:
+    checks = []
+    for r in result.results:
+        cfg = r.expectation_config
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+        res = r.result or {}
+        idx = res.get("partial_unexpected_index_list") or []
+        labels = []
+        for i in idx[:20]:
+            try:
+                label = labels_of.iloc[int(i)]
+                labels.append("None" if label is None or label != label else str(label))
+            except Exception:  # index shapes vary by expectation type
+                labels.append(str(i))
+        exc = (r.exception_info or {}) if isinstance(r.exception_info, dict) else {}
+        checks.append({
+            "check": (cfg.meta or {}).get("check", cfg.type),
+            "rule": (cfg.meta or {}).get("rule"),
+            "expectation": cfg.type,
+            "kwargs": json.loads(json.dumps(kwargs, default=str)),
+            "success": bool(r.success),
+            "element_count": res.get("element_count"),
+            "unexpected_count": res.get("unexpected_count"),
+            "unexpected_rows": sorted(set(labels)),
+            "error": exc.get("exception_message") if exc.get("raised_exception") else None,
+        })
+    return checks
+
+
+def _result(period: str, frames: dict, directory: Path | None,
+            store: dict | None = None) -> GateResult:
+    checks, pages = _run_checkpoints(frames, period, directory, store)
     failed = []
     for suite, rows in checks.items():
         for c in rows:
@@ -211,16 +234,19 @@ def _result(period: str, frames: dict, directory: Path | None) -> GateResult:
             "invoice_lines": len(frames["invoice_lines"][0]),
         },
     }
+    if pages:  # R18: the review page links each suite's Data Docs page
+        report["data_docs"] = pages
     return GateResult(period, success, list(checks), failed, report)
 
 
 def run_gate_on(con, period: str, directory: Path | None = None,
-                statements: bool = False) -> GateResult:
+                statements: bool = False, store: dict | None = None) -> GateResult:
     """Validate the month's documents as built in the warehouse (``con``: a connection to
     it, read-only is enough); ``statements``: also the customer statements' suites
-    (``statement_totals``, ``statement_incidents``, section 5). Never raises on failed
-    checks."""
-    return _result(period, gate_sql.warehouse_frames(con, period, statements), directory)
+    (``statement_totals``, ``statement_incidents``, section 5); ``store``: keep the
+    results and build Data Docs (``_validate``). Never raises on failed checks."""
+    return _result(period, gate_sql.warehouse_frames(con, period, statements), directory,
+                   store)
 
 
 def run_gate(inp: GateInputs, directory: Path | None = None) -> GateResult:
@@ -289,5 +315,6 @@ def write_reports(report: dict, reports_dir: Path, period: str) -> tuple[Path, P
 
 __all__ = [
     "EXPECTATIONS_DIR", "GateInputs", "GateResult", "SUITES", "load_suite_dict", "preload",
-    "price_in_force", "run_gate", "run_gate_on", "render_markdown", "write_reports",
+    "price_in_force", "run_gate", "run_gate_on", "render_markdown", "suite_parameters",
+    "write_reports",
 ]

@@ -185,7 +185,14 @@ def start_task(home: str) -> int:
     return step_start(Path(home))
 
 
-@task(name="ingest-file", task_run_name="ingest-{kind}", **_TASK_OPTS)
+# A file is loaded in one transaction that rolls back on any error (ingest_load), and a
+# retry after a commit finds the same bytes loaded and skips them (R-IN3): a retry never
+# loads a file twice. Retries cover a passing failure, e.g. the warehouse lock held by a
+# reader for longer than warehouse.connect waits (docs/decisions.md, issue 14 item 5).
+FILE_RETRIES = dict(retries=2, retry_delay_seconds=3)
+
+
+@task(name="ingest-file", task_run_name="ingest-{kind}", **{**_TASK_OPTS, **FILE_RETRIES})
 def file_task(home: str, path: str, kind: str, ingest_id: int) -> FileResult:
     return step_file(Path(home), Path(path), kind, ingest_id)
 

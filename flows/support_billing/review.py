@@ -107,13 +107,25 @@ def overage_chart(totals: list[dict]) -> dict:
     return {"bars": bars, "zero": round(y(0.0), 1), "width": CHART_W, "height": CHART_H}
 
 
-def gate_checks(report_json: Path | None) -> dict:
+def data_docs_links(report: dict, home: Path, period: str, preview: bool) -> dict:
+    """{suite: link} to the month's GX Data Docs pages, relative to the page's folder so
+    they open from disk (the report stores them relative to HOME/reports, gate_gx.py)."""
+    folder = review_page_path(home, period, preview).parent
+    reports = Path(home) / "reports"
+    return {suite: Path(os.path.relpath(reports / page, folder)).as_posix()
+            for suite, page in (report.get("data_docs") or {}).items()}
+
+
+def gate_checks(report_json: Path | None, home: Path | None = None, period: str = "",
+                preview: bool = False) -> dict:
     """Every check of the gate report the run wrote (gate.write_reports)."""
     if report_json is None or not Path(report_json).exists():
-        return {"available": False, "success": None, "suites": [], "path": str(report_json)}
+        return {"available": False, "success": None, "suites": [], "path": str(report_json),
+                "data_docs": {}}
     report = json.loads(Path(report_json).read_text(encoding="utf-8"))
     return {"available": True, "success": report.get("success"),
-            "suites": report.get("suites", []), "path": str(report_json)}
+            "suites": report.get("suites", []), "path": str(report_json),
+            "data_docs": data_docs_links(report, home, period, preview) if home else {}}
 
 
 def render_review(con, home: Path, period: str, preview: bool,
@@ -128,7 +140,8 @@ def render_review(con, home: Path, period: str, preview: bool,
     return template.render(
         period=period, draft=preview, prev=prev, flag_labels=FLAG_LABELS,
         line_chart=line_type_chart(months, data["monthly"], data["month_totals"]),
-        overage=overage_chart(data["month_totals"]), gate=gate_checks(report_json),
+        overage=overage_chart(data["month_totals"]),
+        gate=gate_checks(report_json, home, period, preview),
         rejected_file=str(rejected_rows_path(home)), **data)
 
 
