@@ -397,6 +397,12 @@ def year_refresh_flow(home: str, year: int | None = None, preview: bool = False)
         outcome = run_refresh(Path(home), year, preview)
     except RefreshError as exc:  # Prefect logs the failed state with this message
         return Failed(message=str(exc))
+    except Exception as exc:  # one line; the traceback in HOME/logs and the run log (sec. 6)
+        from .console import failure_line
+
+        logger.error("refresh %s failed", year, exc_info=True)
+        return Failed(message=failure_line(Path(home), "refresh", exc,
+                                           prefix=f"refresh {year} failed: "))
     for line in outcome.messages:
         logger.info(line)
     return Completed(message=outcome.messages[0] if outcome.messages else "done", data=outcome)
