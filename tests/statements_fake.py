@@ -75,4 +75,12 @@ from main.prepaid_deductions;
 
 
 def write_statement_marts(con) -> None:
+    from support_billing.dbt_runner import SEEDS_DIR
+
     con.execute(STATEMENT_MARTS)
+    # The wording seeds as dbt loads them: the review page and statements read their words here.
+    for seed in ("line_types", "plain_reasons"):
+        con.execute(f"create or replace table main.{seed} as select * from "
+                    f"read_csv(?, header = true, all_varchar = true)",
+                    [str(SEEDS_DIR / f"{seed}.csv")])
+    con.execute("alter table main.line_types alter r14_order type integer")
