@@ -111,7 +111,7 @@ def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_ser
     result: dict = {"scale": scale, "customers": customers, "seed": seed, "home": str(home),
                     "rows": {}, "runs": [], "probes": []}
     gen = measure("generate sample data",
-                  [sys.executable, "-m", "support_billing.sample_data", "--customers",
+                  [sys.executable, "-m", "sample_exports.generator", "--customers",
                    str(customers), "--year", str(YEAR), "--seed", str(seed), "--out",
                    str(home / "inbox")], env, timeout)
     for line in gen.stdout.splitlines():

@@ -25,6 +25,6 @@ def prefect_server():
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An empty home folder (inbox/, exports/, reports/) for one test."""
-    from support_billing.warehouse import ensure_home
+    from support_billing.storage.warehouse import ensure_home
 
     return ensure_home(tmp_path / "home")

@@ -75,7 +75,7 @@ from main.prepaid_deductions;
 
 
 def write_statement_marts(con) -> None:
-    from support_billing.dbt_runner import SEEDS_DIR
+    from support_billing.storage.dbt_runner import SEEDS_DIR
 
     con.execute(STATEMENT_MARTS)
     # The wording seeds as dbt loads them: the review page and statements read their words here.

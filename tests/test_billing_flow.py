@@ -18,9 +18,13 @@ from pathlib import Path
 
 import pytest
 from statements_fake import write_statement_marts
-from support_billing import billing, dbt_runner, exporters, finalize, periods
-from support_billing.dbt_runner import DbtResult
-from support_billing.warehouse import open_warehouse
+from support_billing import periods
+from support_billing.billing import finalize
+from support_billing.billing import flow as billing
+from support_billing.exports import writers as exporters
+from support_billing.storage import dbt_runner
+from support_billing.storage.dbt_runner import DbtResult
+from support_billing.storage.warehouse import open_warehouse
 
 D = Decimal
 ORDER = {t: i for i, t in enumerate(exporters.LINE_TYPE_ORDER)}
@@ -385,7 +389,7 @@ def test_rerun_is_byte_identical_and_changes_nothing(billing_home, tmp_path, sce
     assert finalized_count(home) == counts
 
     # the same inputs in another home give byte-identical files
-    from support_billing.warehouse import ensure_home
+    from support_billing.storage.warehouse import ensure_home
 
     other = ensure_home(tmp_path / "other")
     seed_raw(other)

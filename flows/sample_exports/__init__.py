@@ -1,0 +1,2 @@
+"""Sample exports for the demo, the tests and the benchmarks: a development tool, not part of
+billing. ``generator`` writes seeded exports; ``demo`` bills one month of them."""
