@@ -182,7 +182,7 @@ def approve(
     ),
 ) -> None:
     """Finalize the reviewed draft: bill the month only if it equals its latest draft (R17)."""
-    from support_billing.billing.drafts import cli_approve
+    from support_billing.billing.flow import cli_approve
 
     raise typer.Exit(cli_approve(State.home, period, yes))
 

@@ -24,8 +24,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from support_billing import periods
-
 DRAFTS_DIR = "drafts"
 DRAFT_FILE = re.compile(r"^draft-(\d{4,})\.json$")
 
@@ -224,7 +222,8 @@ def approve_or_redraft(home: str, period: str, gate: dict) -> dict:
     """R17, inside the billing flow once the gate passed: the month equals its latest
     draft -> the gate's reports move to reports/ and billing goes on; else a new draft
     (preview folder, draft, page) and a refusal (``BillingStop``: nothing finalized)."""
-    from support_billing.billing.flow import BillingStop, _check, export_task, say
+    from support_billing.billing.steps import BillingStop, check, say
+    from support_billing.billing.tasks import export_task
     from support_billing.storage.warehouse import connect
 
     with connect(Path(home), read_only=True) as con:
@@ -235,7 +234,7 @@ def approve_or_redraft(home: str, period: str, gate: dict) -> dict:
     say(f"  {period} differs from its latest draft ({len(changes)} difference(s)):")
     for line in changes:
         say(f"    {line}")
-    exported = _check(export_task(home, period, True, gate))
+    exported = check(export_task(home, period, True, gate))
     written = after_export(Path(home), period, True, gate)
     say(f"  new draft: {written['draft']}  review page: {written['review_page']}")
     say(f"  files: {exported['folder']}")
@@ -257,24 +256,3 @@ def late_month_message(period: str, later: list[str]) -> str:
             f"would finalize {period} after later months and its invoice numbers would not "
             "follow the order finance sees in the accounting system; if that is intended, "
             "run again with --yes")
-
-
-# ---------------------------------------------------------------- command line
-def cli_approve(home: Path, period: str, yes: bool = False) -> int:
-    """``support-billing approve --period P``: 0 finalized (or already), 1 refused or
-    different from the draft, 2 malformed period."""
-    from support_billing.billing.flow import cli_bill
-
-    try:
-        period = periods.parse_period(period)
-    except periods.PeriodError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        if latest_draft(home, period) is None:
-            print(f"error: {no_draft_message(period)}", file=sys.stderr)
-            return 1
-    except DraftError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return cli_bill(home, period, False, yes=yes, approve=True)

@@ -236,7 +236,7 @@ def read_all(home: Path) -> dict[str, list]:
 
 def restore(con, home: Path) -> dict[str, int]:
     """Insert every ledgered month and closed year into a fresh warehouse's billing.*."""
-    from support_billing.yearend.refresh import CLOSED_YEARS_DDL
+    from support_billing.storage.warehouse import CLOSED_YEARS_DDL
 
     con.execute(CLOSED_YEARS_DDL)
     data = read_all(home)

@@ -261,6 +261,28 @@ def connect(home: Path, read_only: bool = False,
     return con
 
 
+# The year refresh's record of closed years (R8, R11), owned by the Python side like
+# billing.*; the ledger (R19) restores it on rebuild.
+CLOSED_YEARS_DDL = """
+create schema if not exists billing;
+
+create table if not exists billing.closed_years (
+    year               integer not null,      -- the year closed (Y-1 of 'refresh --year Y')
+    revision           integer not null,      -- 1 = the close; 2, 3 ... = after late data
+    closed_at          timestamptz not null,  -- when this revision was recorded
+    report_file        varchar not null,      -- reports/year_end_<year>.csv
+    report_sha256      varchar not null,
+    report_rows        integer not null,
+    report_csv         varchar not null,      -- the report's content, to say what late data changed
+    allotments_file    varchar not null,      -- reports/allotments_<year + 1>.csv
+    allotments_sha256  varchar not null,
+    allotments_rows    integer not null,
+    allotments_csv     varchar not null,
+    changes            varchar               -- what changed against the previous revision
+);
+"""
+
+
 def init_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and billing tables if they do not exist (idempotent)."""
     con.execute(RAW_DDL)

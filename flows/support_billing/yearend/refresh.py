@@ -38,32 +38,14 @@ from zoneinfo import ZoneInfo
 from prefect import flow
 from prefect.states import Completed, Failed
 
+from support_billing.storage.warehouse import CLOSED_YEARS_DDL
+
 DENVER = ZoneInfo("America/Denver")
 MIN_YEAR, MAX_YEAR = 1901, 9999
 
 # SPEC section 6 columns in SPEC order; customer_name last, for people reading the file.
 YEAR_END_COLUMNS = ["customer_id", "allotment", "covered", "overage", "expired", "customer_name"]
 ALLOTMENT_COLUMNS = ["customer_id", "allotment", "customer_name"]
-
-CLOSED_YEARS_DDL = """
-create schema if not exists billing;
-
-create table if not exists billing.closed_years (
-    year               integer not null,      -- the year closed (Y-1 of 'refresh --year Y')
-    revision           integer not null,      -- 1 = the close; 2, 3 ... = after late data
-    closed_at          timestamptz not null,  -- when this revision was recorded
-    report_file        varchar not null,      -- reports/year_end_<year>.csv
-    report_sha256      varchar not null,
-    report_rows        integer not null,
-    report_csv         varchar not null,      -- the report's content, to say what late data changed
-    allotments_file    varchar not null,      -- reports/allotments_<year + 1>.csv
-    allotments_sha256  varchar not null,
-    allotments_rows    integer not null,
-    allotments_csv     varchar not null,
-    changes            varchar               -- what changed against the previous revision
-);
-"""
-
 
 class RefreshError(RuntimeError):
     """The refresh cannot run or its inputs disagree; the message is for a person."""
