@@ -596,7 +596,7 @@ def test_notebook_home_resolution(tmp_path, monkeypatch):
 
 
 def test_months_and_periods():
-    from support_billing.analysis import periods, resolve_months
+    from support_billing.reporting.analysis import periods, resolve_months
 
     assert resolve_months(None) == list(range(1, 13))
     assert resolve_months("1-3") == [1, 2, 3]

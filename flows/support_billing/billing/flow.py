@@ -44,6 +44,7 @@ from support_billing.billing.tasks import (
 )
 from support_billing.console import quiet_prefect_console
 from support_billing.exports import writers as exporters
+from support_billing.periods import Period
 from support_billing.storage import ledger
 from support_billing.storage.warehouse import (
     WarehouseError,
@@ -57,14 +58,14 @@ __all__ = ["BillingStop", "billing_lock", "build_task", "cli_approve", "cli_bill
            "export_task", "finalize_task", "gate_task", "monthly_billing", "say"]
 
 
-def _refuse_unfinished(period: str, preview: bool) -> None:
+def _refuse_unfinished(period: Period, preview: bool) -> None:
     if not preview and not periods.has_ended(period):
         raise BillingStop(
             f"{period} has not ended yet (America/Denver); bill it from the 1st of the next "
             "month, or use --preview")
 
 
-def _report_differences(con, period: str) -> list[dict]:
+def _report_differences(con, period: Period) -> list[dict]:
     diffs = finalize.carried_differences(con, period)
     if not diffs:
         say(f"  {period} is finalized; the recomputation matches it, nothing to carry forward")
@@ -92,7 +93,7 @@ def monthly_billing(home: str | None = None, period: str | None = None,
 
     home_p = ensure_home(resolve_home(home))
     try:
-        period = periods.parse_period(period) if period else periods.previous_period()
+        period = periods.as_period(period) if period else periods.previous_period()
         return _bill(str(home_p), period, preview, yes, approve)
     except (BillingStop, finalize.OrderError, finalize.PublishedFolderError,
             periods.PeriodError, ledger.LedgerError, WarehouseError, drafts.DraftError) as exc:
@@ -109,7 +110,7 @@ def monthly_billing(home: str | None = None, period: str | None = None,
             home_p, "bill", exc, prefix=f"billing {period} failed: {type(exc).__name__}: "))
 
 
-def _start(home: str, period: str, preview: bool, yes: bool) -> bool:
+def _start(home: str, period: Period, preview: bool, yes: bool) -> bool:
     """The run start, under the lock: the warehouse and the ledger agree (R19), folders
     published by a run that died are recorded (R15a), the month may be billed now (R15).
     Returns whether ``period`` is finalized already."""
@@ -130,7 +131,7 @@ def _start(home: str, period: str, preview: bool, yes: bool) -> bool:
     return already
 
 
-def _already_finalized(home: str, period: str) -> list[dict]:
+def _already_finalized(home: str, period: Period) -> list[dict]:
     """R15a: a finalized month is never billed again; what changed since is reported."""
     with connect(Path(home), read_only=True) as con:
         diffs = _report_differences(con, period)
@@ -142,7 +143,7 @@ def _already_finalized(home: str, period: str) -> list[dict]:
     return diffs
 
 
-def _bill(home: str, period: str, preview: bool, yes: bool = False,
+def _bill(home: str, period: Period, preview: bool, yes: bool = False,
           approve: bool = False) -> dict:
     _refuse_unfinished(period, preview)
     timings: dict[str, float] = {}
@@ -187,7 +188,7 @@ def _bill(home: str, period: str, preview: bool, yes: bool = False,
                 "review_page": exported["review_page"], "draft": exported.get("draft")}
 
 
-def _summary(period: str, preview: bool, exported: dict, gate: dict, finalized) -> None:
+def _summary(period: Period, preview: bool, exported: dict, gate: dict, finalized) -> None:
     s = exported["stats"]
     if preview:
         head = f"preview of {period} written (nothing finalized, no numbers consumed)"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
+from support_billing.periods import Period
+
 LOCK_FILE = ".bill.lock"
 PREVIEW_DIR = "_preview"
 
@@ -65,7 +67,7 @@ def billing_lock(home: Path):
             fh.close()
 
 
-def export_dir(home: Path, period: str, preview: bool) -> Path:
+def export_dir(home: Path, period: Period, preview: bool) -> Path:
     base = Path(home) / "exports"
     return base / PREVIEW_DIR / period if preview else base / period
 
@@ -75,7 +77,7 @@ def reports_dir(home: Path, preview: bool) -> Path:
     return base / PREVIEW_DIR if preview else base
 
 
-def clean_stale(parent: Path, period: str | None = None) -> list[Path]:
+def clean_stale(parent: Path, period: Period | None = None) -> list[Path]:
     """Remove temporary folders left by a crashed run (we hold the lock: none is live)."""
     removed = []
     if not parent.is_dir():
