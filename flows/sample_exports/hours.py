@@ -72,7 +72,7 @@ def _loose_entries(rng, n, yr: Year, span_lo, span_hi):
 
 
 def _timesheet_errors(w: int, y: int) -> list[str]:
-    """Rows the ingest rejects (SPEC section 3 hours and activity rules)."""
+    """Rows that break a section 3 timesheet rule, so the ingest rejects them (R-IN1)."""
     c1 = f"C{1:0{w}d}"
     return [
         f"EERR-01,{c1},{y}-05-05,24.01,training,,Ana Ruiz",  # more than 24 hours

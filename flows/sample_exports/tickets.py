@@ -150,7 +150,7 @@ def _columns(t: dict, v: dict, ix: np.ndarray, w: int) -> list[pa.Array]:
 
 
 def _error_rows(w: int, y: int) -> list[str]:
-    """Rows the ingest rejects (R-IN rules) or holds (an unknown customer, R-IN5)."""
+    """Rows the ingest rejects (R-IN1) or holds (an unknown customer, R-IN5)."""
     c1 = f"C{1:0{w}d}"
     return [
         f"TERR-01,{c1},05/05/{y},how_to,,closed,,,,,,Date in the wrong format",
