@@ -9,7 +9,7 @@ Generates a year of exports into a temporary home and, in the same run:
 - the comparison steps (paths.py): a plain-Python reference pass over the files, a cold
   `bill` of November on an empty home, and the monthly path (the exports split by month,
   billed month by month, then November's exports and `bill`, then the R15 no-op re-bill),
-  with where the time goes and the ratios against issue 11's targets;
+  with where the time goes and the ratios against the targets (README.md);
 - the pipeline steps on one warehouse (ingest the year; bill December as a preview, the
   first build after the ingest; bill January; January again, the R15 no-op; December
   again; ingest 1,000 new tickets; bill February after them): wall seconds and peak
