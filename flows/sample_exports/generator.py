@@ -31,7 +31,8 @@ Command line: ``python -m sample_exports.generator --customers N --year Y --seed
 The work is split by file: ``accounts`` (customers, subscriptions), ``tickets``, ``hours``
 (timesheets, prepaid hour blocks), over ``vocabulary`` (values and their frequencies),
 ``clock`` (Mountain time, R1) and ``csv_text`` (quoting and column joins). One random
-generator, seeded from (seed, year, customers), is drawn from in file order.
+generator, seeded from (seed, year, customers), is drawn from in file order: the order of
+the draws is part of the output, so moving a draw changes the bytes of every later file.
 """
 
 from __future__ import annotations
