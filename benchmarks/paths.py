@@ -1,4 +1,5 @@
-"""The benchmark's comparison steps (issue 11 item 6), used by run_benchmark.py.
+"""The benchmark's comparison steps, used by run_benchmark.py: how a bill compares with a
+plain-Python pass and with a cold start (targets in benchmarks/README.md).
 
 - `reference`: the plain-Python pass (plain_python_reference.py) over the generated inbox;
 - `cold`: an empty home, the year's exports in its inbox, `bill --period YYYY-11`;

@@ -1,5 +1,5 @@
 """The printed part of the comparison steps (paths.py): commands, the reference's figures,
-where the time goes, and the ratios against issue 11's targets."""
+where the time goes, and the ratios against the targets (benchmarks/README.md)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def ingest(home: Path, *paths: Path):
 
 
 def rows(home: Path, sql: str, params: list | None = None) -> list[tuple]:
-    from support_billing.ingest import warehouse
+    from support_billing.ingest.flow import warehouse
 
     with warehouse(home) as con:
         return con.execute(sql, params or []).fetchall()

@@ -387,7 +387,7 @@ def test_denver_sql_conversion_matches_zoneinfo():
     from zoneinfo import ZoneInfo
 
     import duckdb
-    from support_billing.ingest.kinds import denver_us_sql
+    from support_billing.ingest.mountain_time import denver_us_sql
 
     den = ZoneInfo("America/Denver")
     locals_: list[datetime] = []

@@ -174,7 +174,7 @@ def test_a_racy_scan_is_hashed_once_more_then_the_no_op_stays_cheap(home, monkey
 
 def test_scan_record_of_an_older_warehouse_is_hashed_again(home, monkeypatch):
     """A warehouse made before R-IN7 has no scan time in raw.file_scans: not trusted."""
-    from support_billing.ingest import warehouse
+    from support_billing.ingest.flow import warehouse
 
     scan_later(monkeypatch)
     path = customers_file(home / "inbox", "C1")
@@ -275,7 +275,7 @@ def test_a_reported_name_stays_on_one_line(home):
 
 
 def test_a_warehouse_from_before_r_in7_gets_the_scan_columns(home):
-    from support_billing.ingest import warehouse
+    from support_billing.ingest.flow import warehouse
 
     path = customers_file(home / "inbox", "C1")
     with warehouse(home) as con:  # the table as it was made before R-IN7

@@ -1,4 +1,5 @@
-"""Fixed costs of a command-line run, overlapped (issue 7).
+"""Fixed costs of a command-line run, overlapped, so a small month is not mostly waiting
+(docs/decisions.md, "Scale").
 
 Without ``PREFECT_API_URL`` the first flow run starts Prefect's temporary server, a
 subprocess that takes ~4-5 s to answer, and waits for it doing nothing. ``bill`` instead
@@ -7,7 +8,7 @@ reuses) from a helper thread that only spawns it and polls its health, while the
 thread imports dbt and Great Expectations (~4 s) which the run needs later anyway. The
 flow starts once both are done. With a running server (``PREFECT_API_URL``) nothing
 changes: the flow starts at once, dbt is imported by the build and GX during it. Any failure
-here is left to Prefect's own start, which reports it as before.
+here is left to Prefect's own start, which reports it in its usual way.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("America/Denver")
 # ASCII digits only: ``\d`` and ``str.isdigit()`` also take other scripts' digits
-# (``２０２６-05``, ``٢٠٢٦-05``), and ``$`` a trailing newline (SPEC section 6).
+# (``２０２６-05``, ``٢٠٢٦-05``), and ``$`` a trailing newline; SPEC section 6 takes
+# exactly ``YYYY-MM``, anything else is a usage error (exit 2).
 PERIOD_RE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 
 

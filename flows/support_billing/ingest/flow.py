@@ -188,7 +188,7 @@ def start_task(home: str) -> int:
 # A file is loaded in one transaction that rolls back on any error (ingest_load), and a
 # retry after a commit finds the same bytes loaded and skips them (R-IN3): a retry never
 # loads a file twice. Retries cover a passing failure, e.g. the warehouse lock held by a
-# reader for longer than warehouse.connect waits (docs/decisions.md, issue 14 item 5).
+# reader for longer than warehouse.connect waits (R19; docs/decisions.md, "Retries (Prefect)").
 FILE_RETRIES = dict(retries=2, retry_delay_seconds=3)
 
 

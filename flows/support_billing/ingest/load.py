@@ -25,7 +25,7 @@ from support_billing.ingest.discovery import (
     scan_clock,
 )
 from support_billing.ingest.held import adjust_log
-from support_billing.ingest.kinds import Kind, ident, kinds, q, reason_sql, typed_sql
+from support_billing.ingest.kinds import Kind, ident, kinds, q
 from support_billing.ingest.parse import (
     FileRefused,
     drop_source,
@@ -35,6 +35,7 @@ from support_billing.ingest.parse import (
     scan_bytes,
 )
 from support_billing.ingest.text_rules import display_sql
+from support_billing.ingest.validation import validation_sql
 
 MAX_DROP_MESSAGES = 20
 
@@ -173,76 +174,6 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
     drop_source(con)
     for t in ("_ing_v", "_ing_drop", "_ing_rel"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-
-
-def validation_sql(kind: Kind, header_names: list[str], positions: dict[str, int],
-                   source: str = "SELECT * FROM _ing_src") -> str:
-    """The SELECT that turns a source relation (rid, line, nf, c0..) into one
-    validated row per data row: status ok | held | rejected, the reason, the typed values.
-    Duplicate keys (R-IN4) are marked afterwards by ``_mark_duplicates``."""
-    n = len(header_names)
-    full_header = " AND ".join(
-        f"coalesce(lower(trim(c{i})), '') = {q(name)}" for i, name in enumerate(header_names)
-    )
-    # cheap pre-filter on the first field (case-insensitive containment), then the full test
-    first = header_names[0].replace("\\", "").replace("%", "")
-    is_header = (
-        f"CASE WHEN c0 ILIKE {q('%' + first + '%')} THEN ({full_header}) ELSE false END"
-        if first else f"({full_header})"
-    )
-
-    def trimmed(i: int) -> str:  # trim only when needed: most values have no spaces
-        c = f"c{i}"
-        return f"coalesce(CASE WHEN {c} LIKE ' %' OR {c} LIKE '% ' THEN trim({c}) ELSE {c} END, '')"
-
-    raw_cols = ", ".join(
-        (f"{trimmed(positions[c])} AS {ident('r_' + c)}" if c in positions
-         else f"'' AS {ident('r_' + c)}")
-        for c in kind.column_names
-    )
-    a = (
-        f"SELECT rid, line, nf, nf <> {n} AS ragged, nf = {n} AND ({is_header}) "
-        f"AS is_header, {raw_cols} FROM ({source})"
-    )
-    helpers, typed, step2 = typed_sql(kind)
-    b = f"SELECT *{''.join(', ' + h for h in helpers)} FROM ({a})"
-    b = f"SELECT *, {', '.join(typed)} FROM ({b})"
-    if step2:
-        b = f"SELECT *, {', '.join(step2)} FROM ({b})"
-    reasons = reason_sql(kind)
-    c = (
-        f"SELECT *, {', '.join(f'{expr} AS _x{i}' for i, (_n, expr, _r) in enumerate(reasons))} "
-        f"FROM ({b})"
-    )
-    rk = ident("r_" + kind.key)
-    reason = (
-        f"CASE WHEN is_header THEN 'repeated header line; it is not a data row' "
-        f"WHEN ragged THEN 'the row has ' || nf || ' fields but the header has {n}; "
-        f"check the quoting of commas, quotes and line breaks' "
-        f"ELSE coalesce({', '.join(f'_x{i}' for i in range(len(reasons)))}) END"
-    )
-    col_whens = " ".join(
-        f"WHEN _x{i} IS NOT NULL THEN {q(nm)}" for i, (nm, _e, _r) in enumerate(reasons)
-    )
-    val_whens = " ".join(
-        f"WHEN _x{i} IS NOT NULL THEN {ident(r)}" for i, (_nm, _e, r) in enumerate(reasons)
-    )
-    rcol = f"CASE WHEN is_header OR ragged THEN NULL {col_whens} END"
-    rval = f"CASE WHEN is_header OR ragged THEN NULL {val_whens} END"
-    typed_out = ", ".join(ident("t_" + cn) for cn in kind.column_names)
-    d = (
-        f"SELECT rid, line, is_header, ragged, {rk} AS key, "
-        f"{ident('r_customer_id') if kind.has_customer else 'NULL::VARCHAR'} AS customer, "
-        f"{reason} AS reason, {rcol} AS rcol, {rval} AS rval, {typed_out} FROM ({c})"
-    )
-    if kind.has_customer:
-        status = (
-            "CASE WHEN reason IS NOT NULL THEN 'rejected' WHEN customer NOT IN "
-            "(SELECT customer_id FROM raw.customers) THEN 'held' ELSE 'ok' END"
-        )
-    else:
-        status = "CASE WHEN reason IS NOT NULL THEN 'rejected' ELSE 'ok' END"
-    return f"SELECT *, {status} AS status FROM ({d})"
 
 
 def _build_validated(con, kind: Kind, header, scan) -> str:

@@ -1,5 +1,6 @@
 """Interactive charts (Plotly) that work with no network, beside the static matplotlib
-PNGs the notebooks save for reports (issue 16).
+PNGs the notebooks save for reports (analysts, SPEC section 1): like every page of the
+project, a chart opens from disk with no network.
 
 In a notebook, plotly.js itself goes into the output once (Plotly's "notebook" renderer
 with connected=False, not a CDN link), so the executed notebook and its HTML export open

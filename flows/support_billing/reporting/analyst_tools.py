@@ -1,5 +1,5 @@
-"""`support-billing notebooks` and `support-billing docs` (issue 16): one command each for
-the analysts.
+"""`support-billing notebooks` and `support-billing docs`: one command each for the
+analysts (SPEC section 1), so nobody sets paths or environment variables by hand.
 
 - ``notebooks`` starts JupyterLab in the project's ``notebooks/`` folder with
   ``SUPPORT_BILLING_HOME`` set to the home, so every notebook reads that warehouse.

@@ -9,7 +9,8 @@ groups rows for the template and turns chart values into pixels.
 "Previous month" is the last finalized month before the reviewed one (what finance
 compares a draft with), NULL when none is finalized yet (docs/decisions.md).
 
-Words about rule decisions come from the seeds, joined here (issue 15 item 2): a line
+Words about rule decisions come from the seeds, joined here, so the page explains a
+decision in the same words as ``usage`` and the customer statements: a line
 type's short name from ``main.line_types.label``, its customer sentence, the cause of a
 prior-period adjustment (R15), an incident's R9 reason and its R10/R12 coverage from
 ``main.plain_reasons``. An unknown code shows as itself. The R18 cause categories and the

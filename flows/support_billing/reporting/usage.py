@@ -19,7 +19,8 @@ covered, overage, remaining, expired, projected_exhaustion.
 
 The ``table`` format explains, under the table, each overage policy shown and the
 ``remaining`` and ``expired`` columns in the words of the ``plain_reasons`` seed (kinds
-``policy`` and ``usage``; issue 15 item 2). ``csv`` and ``json`` stay data only.
+``policy`` and ``usage``): the one place those words are written, so ``usage``, the review
+page (R18) and the statements explain a rule alike. ``csv`` and ``json`` stay data only.
 """
 
 from __future__ import annotations
