@@ -100,7 +100,7 @@ def monthly_billing(home: str | None = None, period: str | None = None,
         return Failed(message=console.first_line(exc))
     except Exception as exc:  # one clear line; the traceback goes to HOME/logs (section 6)
         # and, at ERROR, to the Prefect run log (the console handler shows CRITICAL only
-        # unless --debug, so the terminal keeps its one line; issue 14 item 5)
+        # unless --debug, so the terminal keeps its one line; SPEC section 6)
         try:
             log().error("billing %s failed: %s: %s", period, type(exc).__name__, exc,
                          exc_info=exc)

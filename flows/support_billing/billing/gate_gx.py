@@ -1,5 +1,5 @@
 """The gate's Great Expectations objects: suites, validation definitions, checkpoints, the
-stored results and the Data Docs site (R18, issue 14 item 5).
+stored results and the Data Docs site (R18: the evidence behind the review page).
 
 ``home`` given (the billing flow): a file data context in ``HOME/gx/`` keeps the suites,
 validation definitions, checkpoints and every validation result (``HOME/gx/uncommitted/
