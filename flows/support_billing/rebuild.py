@@ -87,7 +87,7 @@ def _batch_paths(records: list[dict], inbox: dict[str, list[Path]],
 
 
 def rebuild(home: Path) -> RebuildOutcome:
-    from . import dbt_runner, finalize
+    from . import dbt_runner
     from .billing import billing_lock
     from .ingest import ingest_paths
 
@@ -111,8 +111,7 @@ def rebuild(home: Path) -> RebuildOutcome:
         ingest_paths(home, [home / "inbox"])  # what was never ledgered: a plain ingest
         with open_warehouse(home) as con:
             ledger.record_ingests(con, home)
-            done = finalize.finalized_periods(con)
-        result = dbt_runner.build(home, done[-1] if done else None)
+        result = dbt_runner.build(home)
         if not result.success:
             raise RuntimeError("rebuild: dbt build failed: "
                                + ("; ".join(result.failures[:3]) or "see HOME/.dbt/logs"))

@@ -1,19 +1,25 @@
 {#
-  R14: the invoice lines of the billed period (var 'period'): the month's computed lines
-  plus prior-period adjustments (R15), numbered from 1 in R14's order, on the invoice of
-  each customer that has at least one line with a non-zero amount. Invoices and credit
-  notes (total below 0.00) are numbered separately, 1, 2, 3 ... in customer_id order.
+  R14: the invoice lines of every month, on the invoice of each customer that has at least
+  one line with a non-zero amount; the billed month is a filter of the reader
+  (`where period = ?`), not a build-time setting.
+
+  A finalized month (R15) holds its lines and numbers as recorded at finalization
+  (billing.finalized_*), never recomputed. Any other month holds what billing it would
+  issue: its computed lines plus the prior-period adjustments (R15) billing it would add,
+  numbered from 1 in R14's order; invoices and credit notes (total below 0.00) numbered
+  separately, 1, 2, 3 ... in customer_id order within the month.
 #}
-{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
-{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
-{{ config(tags=['billing_period']) }}
-with month_lines as (
+with finalized_months as (
+    select period from {{ source('billing', 'finalized_months') }}
+),
+
+month_lines as (
     select
         *,
         cast(null as varchar) as adjusts_period,
         cast(null as varchar) as adjusts_line_type
     from {{ ref('fct_invoice_lines_computed') }}
-    where period = '{{ period }}'
+    where period not in (select period from finalized_months)
 ),
 
 adjustments as (
@@ -56,11 +62,11 @@ all_lines as (
 
 invoiced_customers as (
     select
+        period,
         customer_id,
-        sum(amount) as total,
         case when sum(amount) < 0 then 'credit_note' else 'invoice' end as document_type
     from all_lines
-    group by customer_id
+    group by period, customer_id
     having bool_or(amount <> 0)
 ),
 
@@ -68,20 +74,21 @@ numbered_customers as (
     select
         *,
         case document_type when 'credit_note' then 'CN' else 'INV' end
-        || '-' || replace('{{ period }}', '-', '') || '-'
-        || lpad(cast(row_number() over (partition by document_type order by customer_id) as varchar), 5, '0')
-            as invoice_number
+        || '-' || replace(period, '-', '') || '-'
+        || lpad(cast(row_number() over (
+            partition by period, document_type order by customer_id
+        ) as varchar), 5, '0') as invoice_number
     from invoiced_customers
 ),
 
-final as (
+computed as (
     select
         all_lines.period,
         numbered_customers.invoice_number,
         numbered_customers.document_type,
         all_lines.customer_id,
         cast(row_number() over (
-            partition by all_lines.customer_id
+            partition by all_lines.period, all_lines.customer_id
             order by all_lines.line_type_order, all_lines.sort_key
         ) as integer) as line_number,
         all_lines.line_type,
@@ -94,7 +101,38 @@ final as (
         all_lines.adjusts_period,
         all_lines.adjusts_line_type
     from all_lines
-    inner join numbered_customers on all_lines.customer_id = numbered_customers.customer_id
+    inner join numbered_customers
+        on all_lines.period = numbered_customers.period
+            and all_lines.customer_id = numbered_customers.customer_id
+),
+
+recorded as (
+    select
+        lines.period,
+        lines.invoice_number,
+        documents.document_type,
+        lines.customer_id,
+        lines.line_number,
+        lines.line_type,
+        lines.description,
+        lines.quantity,
+        lines.unit_price,
+        lines.amount,
+        lines.source_ref,
+        lines.rule,
+        lines.adjusts_period,
+        lines.adjusts_line_type
+    from {{ source('billing', 'finalized_invoice_lines') }} as lines
+    inner join {{ source('billing', 'finalized_invoices') }} as documents
+        on lines.period = documents.period
+            and lines.invoice_number = documents.invoice_number
+    where lines.period in (select period from finalized_months)
+),
+
+final as (
+    select * from computed
+    union all
+    select * from recorded
 )
 
 select * from final
