@@ -95,8 +95,8 @@ def finalize_from_marts(home, period):
 
 
 def test_a_finalization_rebuilds_only_the_invoice_marts(built):
-    """R15: after a month is finalized the next build rebuilds the invoice marts (the
-    month is now read as recorded, later months compare with it), not the incidents."""
+    """R15: after a month is finalized the next build rebuilds the invoice marts (later
+    months compare with what it finalized), not the incidents."""
     dbt_runner.build(built)
     before = sc.read_marts(built)
     finalize_from_marts(built, "2026-03")
@@ -105,7 +105,7 @@ def test_a_finalization_rebuilds_only_the_invoice_marts(built):
     assert res.success, res.failures
     assert res.selected == sorted(dbt_runner.FINALIZED_SELECTORS)
     after = sc.read_marts(built)
-    # nothing changed since: March as recorded equals March as computed, no adjustment
+    # nothing changed since finalizing March: no adjustment anywhere
     assert after == before
     assert after == full_rebuild_marts(built)
     assert dbt_runner.build(built).skipped

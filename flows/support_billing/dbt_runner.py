@@ -101,8 +101,8 @@ BUILT_TABLES = (
     "main.fct_incidents", "main.customer_year_usage",
 )
 PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
-# What finalizing a month changes (R15): the invoices of the months after it (their
-# adjustments) and the month itself (now read from billing.finalized_*).
+# What finalizing a month changes (R15): the adjustments, hence the invoices, of the months
+# after it, which now compare with what it finalized.
 FINALIZED_SELECTORS = (
     "source:billing.finalized_invoice_lines+", "source:billing.finalized_invoices+",
 )

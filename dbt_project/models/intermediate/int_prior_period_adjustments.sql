@@ -1,15 +1,14 @@
 {#
-  R15: for every month P not finalized yet that comes after the first finalized month, the
-  adjustment lines billing P would add: for every finalized month M before P, customer C
-  and line type T, d = recomputed amount of C's T lines for M - (amount as finalized for M
-  + prior_period_adjustment lines for (M, T) finalized before P). Each d other than 0.00 is
-  one adjustment line on C's invoice for P.
+  R15: for every month P after the first finalized month, the adjustment lines billing P
+  adds: for every finalized month M before P, customer C and line type T, d = recomputed
+  amount of C's T lines for M - (amount as finalized for M + prior_period_adjustment lines
+  for (M, T) finalized before P). Each d other than 0.00 is one adjustment line on C's
+  invoice for P. (For a finalized P that is what billing or previewing it again computes.)
 
   d splits into a part that does not depend on P (recomputed minus M's own finalized
   lines) and the adjustments already carried, by the month that carried them. Only keys
   where either is non-zero can give a line, so the comparison over every (C, M, T) is made
-  once, not once per month P (a finalized month's own invoice comes from the ledger, see
-  invoice_lines).
+  once, not once per month P.
 #}
 with finalized_months as (
     select period from {{ source('billing', 'finalized_months') }}
@@ -19,7 +18,6 @@ billable_months as (
     select months.period
     from {{ ref('int_calendar_months') }} as months
     where months.period > (select min(period) from finalized_months)
-        and months.period not in (select period from finalized_months)
 ),
 
 recomputed as (

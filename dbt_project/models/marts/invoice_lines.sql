@@ -1,25 +1,19 @@
 {#
   R14: the invoice lines of every month, on the invoice of each customer that has at least
   one line with a non-zero amount; the billed month is a filter of the reader
-  (`where period = ?`), not a build-time setting.
-
-  A finalized month (R15) holds its lines and numbers as recorded at finalization
-  (billing.finalized_*), never recomputed. Any other month holds what billing it would
-  issue: its computed lines plus the prior-period adjustments (R15) billing it would add,
-  numbered from 1 in R14's order; invoices and credit notes (total below 0.00) numbered
-  separately, 1, 2, 3 ... in customer_id order within the month.
+  (`where period = ?`), not a build-time setting. Each month holds what billing it issues:
+  its computed lines plus the prior-period adjustments (R15) billing it adds, numbered from
+  1 in R14's order; invoices and credit notes (total below 0.00) numbered separately,
+  1, 2, 3 ... in customer_id order within the month. That is what finalization records
+  (billing.finalized_*); a finalized month shows here as it would be billed again today
+  (its preview, R16), the same as recorded unless its inputs changed since.
 #}
-with finalized_months as (
-    select period from {{ source('billing', 'finalized_months') }}
-),
-
-month_lines as (
+with month_lines as (
     select
         *,
         cast(null as varchar) as adjusts_period,
         cast(null as varchar) as adjusts_line_type
     from {{ ref('fct_invoice_lines_computed') }}
-    where period not in (select period from finalized_months)
 ),
 
 adjustments as (
@@ -81,7 +75,7 @@ numbered_customers as (
     from invoiced_customers
 ),
 
-computed as (
+final as (
     select
         all_lines.period,
         numbered_customers.invoice_number,
@@ -105,34 +99,5 @@ computed as (
         on all_lines.period = numbered_customers.period
             and all_lines.customer_id = numbered_customers.customer_id
 ),
-
-recorded as (
-    select
-        lines.period,
-        lines.invoice_number,
-        documents.document_type,
-        lines.customer_id,
-        lines.line_number,
-        lines.line_type,
-        lines.description,
-        lines.quantity,
-        lines.unit_price,
-        lines.amount,
-        lines.source_ref,
-        lines.rule,
-        lines.adjusts_period,
-        lines.adjusts_line_type
-    from {{ source('billing', 'finalized_invoice_lines') }} as lines
-    inner join {{ source('billing', 'finalized_invoices') }} as documents
-        on lines.period = documents.period
-            and lines.invoice_number = documents.invoice_number
-    where lines.period in (select period from finalized_months)
-),
-
-final as (
-    select * from computed
-    union all
-    select * from recorded
-)
 
 select * from final

@@ -1,15 +1,10 @@
 {#
-  R14: one row per invoice or credit note of every month (the reader filters the month).
-  A finalized month's documents are the ones recorded at finalization (R15); any other
-  month's are the totals of its lines in invoice_lines, dated the last day of the month
-  and due after the payment terms in force on that day.
+  R14: one row per invoice or credit note of every month (the reader filters the month):
+  the totals of its lines in invoice_lines, dated the last day of the month and due after
+  the payment terms in force on that day.
 #}
 with lines as (
     select * from {{ ref('invoice_lines') }}
-),
-
-finalized_months as (
-    select period from {{ source('billing', 'finalized_months') }}
 ),
 
 customers as (
@@ -29,11 +24,10 @@ totals as (
         cast(sum(amount) as decimal(18, 2)) as total,
         cast(count(*) as integer) as line_count
     from lines
-    where period not in (select period from finalized_months)
     group by period, invoice_number
 ),
 
-computed as (
+final as (
     select
         totals.period,
         totals.invoice_number,
@@ -50,31 +44,6 @@ computed as (
     from totals
     inner join customers on totals.customer_id = customers.customer_id
     inner join months on totals.period = months.period
-),
-
-recorded as (
-    select
-        documents.period,
-        documents.invoice_number,
-        documents.document_type,
-        documents.customer_id,
-        documents.customer_name,
-        documents.accounting_ref,
-        customers.email,
-        documents.invoice_date,
-        documents.due_date,
-        documents.currency,
-        documents.total,
-        documents.line_count
-    from {{ source('billing', 'finalized_invoices') }} as documents
-    left join customers on documents.customer_id = customers.customer_id
-    where documents.period in (select period from finalized_months)
-),
-
-final as (
-    select * from computed
-    union all
-    select * from recorded
 )
 
 select * from final
