@@ -112,7 +112,7 @@ compared as (
         on keys.customer_id = carried.customer_id
             and keys.adjusts_period = carried.adjusts_period
             and keys.line_type = carried.line_type
-            and carried.carried_in < billable_months.period
+            and billable_months.period > carried.carried_in
     group by billable_months.period, keys.customer_id, keys.adjusts_period, keys.line_type
 ),
 

@@ -98,6 +98,6 @@ final as (
     inner join numbered_customers
         on all_lines.period = numbered_customers.period
             and all_lines.customer_id = numbered_customers.customer_id
-),
+)
 
 select * from final
