@@ -216,8 +216,8 @@ def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypat
         (home / "inbox" / name).write_text(text, encoding="utf-8")
     real = dbt_runner.build
 
-    def build_then_tamper(h, period=None, select=None):
-        res = real(h, period, select)
+    def build_then_tamper(h, select=None):
+        res = real(h, select)
         with open_warehouse(h) as con:
             con.execute("update main.price_book set value = 260.00 where price_key = 'hourly_rate'")
         return res

@@ -221,9 +221,9 @@ def batch(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(f"batch{seed}") / "home"
     home.mkdir()
     sc.write_scenario(home, sc.merge_scenarios(scenarios))
-    sc.build(home, period)
+    sc.build(home)
     HOMES[period] = home
-    return period, scenarios, sc.read_marts(home)
+    return period, scenarios, sc.read_marts(home, period)
 
 
 def oracle_for(scenario: dict, marts: dict):
@@ -286,5 +286,5 @@ def test_dbt_data_tests_hold_on_random_data(batch):
     period = batch[0]
     if period != BATCHES[0][0]:
         pytest.skip("run on the first batch only (each dbt test run takes seconds)")
-    res = run_dbt(HOMES[period], ["test"], vars={"period": period})
+    res = run_dbt(HOMES[period], ["test"])
     assert res.success, res.failures

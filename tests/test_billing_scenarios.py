@@ -27,8 +27,8 @@ def built(tmp_path_factory) -> tuple[Path, dict]:
     home = tmp_path_factory.mktemp("scenarios") / "home"
     home.mkdir()
     sc.write_scenario(home, sc.all_hand_scenarios())
-    sc.build(home, PERIOD)
-    return home, sc.read_marts(home)
+    sc.build(home)
+    return home, sc.read_marts(home, PERIOD)
 
 
 def mart_lines(marts, period, cid):
@@ -438,7 +438,7 @@ def built_edited_prices(tmp_path_factory):
     home = tmp_path_factory.mktemp("prices") / "home"
     home.mkdir()
     sc.write_scenario(home, edited_prices_scenario())
-    sc.build(home, PERIOD)
+    sc.build(home)
     con = sc._connect(home)
     try:
         for key, eff, value in EDITED_ROWS:
@@ -448,9 +448,9 @@ def built_edited_prices(tmp_path_factory):
             )
     finally:
         con.close()
-    res = run_dbt(home, ["run"], vars={"period": PERIOD})
+    res = run_dbt(home, ["run"])
     assert res.success, res.failures
-    return home, sc.read_marts(home)
+    return home, sc.read_marts(home, PERIOD)
 
 
 def test_r2_half_cent_rounds_up_with_edited_prices(built_edited_prices):

@@ -1,5 +1,6 @@
-"""`dbt_runner.build` rebuilds only what changed since the last successful build (issue 7),
-and what it leaves gives the same marts, to the cent, as a full build.
+"""`dbt_runner.build` rebuilds only what changed since the last successful build, and what
+it leaves gives the same marts, to the cent, as a full build. The marts hold every month
+(R14): billing another month builds nothing.
 
 The hand scenarios of tests/oracle (every rule R5-R15) are written into one warehouse.
 Each step builds incrementally, reads the marts, then forgets the build state and builds
@@ -17,10 +18,10 @@ from support_billing.storage import dbt_runner
 pytestmark = pytest.mark.slow
 
 
-def full_rebuild_marts(home, period):
+def full_rebuild_marts(home):
     """The marts after a build from scratch (no state: everything is rebuilt)."""
     dbt_runner._state_file(home).unlink()
-    res = dbt_runner.build(home, period)
+    res = dbt_runner.build(home)
     assert res.success, res.failures
     assert res.selected is None
     return sc.read_marts(home)
@@ -30,28 +31,28 @@ def full_rebuild_marts(home, period):
 def built(tmp_path_factory):
     home = tmp_path_factory.mktemp("incremental")
     sc.write_scenario(home, sc.all_hand_scenarios())
-    res = dbt_runner.build(home, "2026-03")
+    res = dbt_runner.build(home)
     assert res.success, res.failures
     assert res.selected is None  # nothing built yet: everything
     return home
 
 
 def test_unchanged_inputs_build_nothing(built):
-    res = dbt_runner.build(built, "2026-03")
+    res = dbt_runner.build(built)
     assert res.success and res.skipped
 
 
-def test_another_month_rebuilds_only_the_period_models(built):
-    res = dbt_runner.build(built, "2026-06")
-    assert res.success, res.failures
-    assert res.selected == ["tag:billing_period+"]
-    partial = sc.read_marts(built)
-    assert {r["period"] for r in partial["invoices"]} == {"2026-06"}
-    assert partial == full_rebuild_marts(built, "2026-06")
+def test_the_invoice_marts_hold_every_month(built):
+    """R14: no build-time month; every month with a non-zero line has its invoices."""
+    marts = sc.read_marts(built)
+    months = {r["period"] for r in marts["invoices"]}
+    assert {"2026-03", "2026-06", "2026-10"} <= months
+    computed = {r["period"] for r in marts["fct_invoice_lines_computed"] if r["amount"] != 0}
+    assert months == computed
 
 
 def test_a_new_ticket_rebuilds_what_reads_tickets(built):
-    dbt_runner.build(built, "2026-06")
+    dbt_runner.build(built)
     before = sc.read_marts(built)
     con = sc._connect(built)
     try:  # one more billable incident for the R10 worked example's customer, in May
@@ -64,38 +65,75 @@ def test_a_new_ticket_rebuilds_what_reads_tickets(built):
                     f"({', '.join('?' for _ in new)})", list(new.values()))
     finally:
         con.close()
-    res = dbt_runner.build(built, "2026-06")
+    res = dbt_runner.build(built)
     assert res.success, res.failures
     assert res.selected == ["source:raw.tickets+"]
     partial = sc.read_marts(built)
     assert "INCR-1" in {r["ticket_id"] for r in partial["fct_ticket_classification"]}
     assert partial != before
-    assert partial == full_rebuild_marts(built, "2026-06")
+    assert partial == full_rebuild_marts(built)
+
+
+def finalize_from_marts(home, period):
+    """What finalizing ``period`` writes to billing.* (R15), taken from the marts."""
+    con = sc._connect(home)
+    try:
+        con.execute("insert into billing.finalized_months select ?, now(), count(*), "
+                    "sum(total), null from main.invoices where period = ?", [period, period])
+        con.execute("insert into billing.finalized_invoices select period, invoice_number, "
+                    "document_type, customer_id, customer_name, accounting_ref, invoice_date, "
+                    "due_date, currency, total, line_count from main.invoices "
+                    "where period = ?", [period])
+        con.execute("insert into billing.finalized_invoice_lines select period, "
+                    "invoice_number, customer_id, line_number, line_type, description, "
+                    "quantity, unit_price, amount, source_ref, rule, adjusts_period, "
+                    "adjusts_line_type from main.invoice_lines where period = ?", [period])
+        con.execute("insert into billing.finalized_policies select ?, customer_id, "
+                    "overage_policy from main.stg_exports__customers", [period])
+    finally:
+        con.close()
+
+
+def test_a_finalization_rebuilds_only_the_invoice_marts(built):
+    """R15: after a month is finalized the next build rebuilds the invoice marts (later
+    months compare with what it finalized), not the incidents."""
+    dbt_runner.build(built)
+    before = sc.read_marts(built)
+    finalize_from_marts(built, "2026-03")
+    dbt_runner.note_finalized(built)
+    res = dbt_runner.build(built)
+    assert res.success, res.failures
+    assert res.selected == sorted(dbt_runner.FINALIZED_SELECTORS)
+    after = sc.read_marts(built)
+    # nothing changed since finalizing March: no adjustment anywhere
+    assert after == before
+    assert after == full_rebuild_marts(built)
+    assert dbt_runner.build(built).skipped
 
 
 def test_a_built_table_changed_outside_dbt_rebuilds_everything(built):
-    dbt_runner.build(built, "2026-06")
+    dbt_runner.build(built)
     con = sc._connect(built)
     try:
         con.execute("update main.invoice_lines set amount = amount + 1")
     finally:
         con.close()
-    res = dbt_runner.build(built, "2026-06")
+    res = dbt_runner.build(built)
     assert res.success and res.selected is None
 
 
 def test_plan_build():
     sources = {t: "1:1" for t in dbt_runner.SOURCE_TABLES}
-    last = {"period": "2026-05", "project": "p", "year": 2026, "sources": sources,
-            "built": {"b": "1"}}
+    last = {"project": "p", "year": 2026, "sources": sources, "built": {"b": "1"}}
     now = {**last, "sources": dict(sources)}
     del now["built"]
     assert dbt_runner.plan_build(last, now, {"b": "1"}) == []
-    assert dbt_runner.plan_build(last, {**now, "period": "2026-06"}, {"b": "1"}) == [
-        "tag:billing_period+"]
     changed = {**sources, "raw.timesheets": "2:5", "billing.finalized_months": "0:0"}
     assert dbt_runner.plan_build(last, {**now, "sources": changed}, {"b": "1"}) == [
         "source:raw.timesheets+", "source:billing.finalized_months+"]
+    pending = {**last, "pending": ["source:billing.finalized_invoices+"]}
+    assert dbt_runner.plan_build(pending, now, {"b": "1"}) == [
+        "source:billing.finalized_invoices+"]
     assert dbt_runner.plan_build(last, {**now, "project": "q"}, {"b": "1"}) is None
     assert dbt_runner.plan_build(last, {**now, "year": 2027}, {"b": "1"}) is None
     assert dbt_runner.plan_build(last, now, {"b": "2"}) is None
@@ -103,12 +141,13 @@ def test_plan_build():
     assert dbt_runner.plan_build(last, {**now, "sources": None}, {"b": "1"}) is None
 
 
-def test_every_model_reading_the_period_is_tagged():
-    """A model that reads var('period') but is not tagged would keep last month's rows."""
+def test_no_model_reads_a_billing_month():
+    """R14: the month billed is a filter of the readers; a model reading a month var or
+    environment variable would hold one month only."""
     for path in (dbt_runner.DBT_PROJECT_DIR / "models").rglob("*.sql"):
         text = path.read_text()
-        if "var('period'" in text or 'var("period"' in text:
-            assert f"tags=['{dbt_runner.PERIOD_TAG}']" in text, path.name
+        assert "var('period'" not in text and 'var("period"' not in text, path.name
+        assert "env_var(" not in text, path.name
 
 
 def test_every_dbt_source_is_watched():

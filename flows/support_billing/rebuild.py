@@ -87,8 +87,7 @@ def _batch_paths(records: list[dict], inbox: dict[str, list[Path]],
 
 
 def rebuild(home: Path) -> RebuildOutcome:
-    from support_billing.billing import finalize
-    from support_billing.billing.flow import billing_lock
+    from support_billing.billing.steps import billing_lock
     from support_billing.ingest.flow import ingest_paths
     from support_billing.storage import dbt_runner
 
@@ -112,8 +111,7 @@ def rebuild(home: Path) -> RebuildOutcome:
         ingest_paths(home, [home / "inbox"])  # what was never ledgered: a plain ingest
         with open_warehouse(home) as con:
             ledger.record_ingests(con, home)
-            done = finalize.finalized_periods(con)
-        result = dbt_runner.build(home, done[-1] if done else None)
+        result = dbt_runner.build(home)
         if not result.success:
             raise RuntimeError("rebuild: dbt build failed: "
                                + ("; ".join(result.failures[:3]) or "see HOME/.dbt/logs"))

@@ -135,14 +135,14 @@ def merge_scenarios(scenarios: list[dict]) -> dict:
     return merged
 
 
-def build(home: Path, period: str) -> None:
-    """Seeds and models (no data tests: a failing test must not skip the marts)."""
+def build(home: Path) -> None:
+    """Seeds and models of every month (no data tests: a failing test must not skip the
+    marts)."""
     from support_billing.storage.dbt_runner import run_dbt
 
     res = run_dbt(
         Path(home),
         ["build", "--exclude", "resource_type:test", "resource_type:unit_test"],
-        vars={"period": period},
     )
     if not res.success:
         raise AssertionError("dbt build failed: " + "; ".join(res.failures))
@@ -176,8 +176,13 @@ def table_exists(home: Path, name: str) -> bool:
     return rows[0]["n"] > 0
 
 
-def read_marts(home: Path) -> dict[str, list[dict]]:
-    """The marts the oracle is compared with, as lists of dicts."""
+# The invoice marts hold every month (R14); a reader filters the month it bills.
+MONTH_MARTS = ("invoices", "invoice_lines", "prepaid_deductions")
+
+
+def read_marts(home: Path, period: str | None = None) -> dict[str, list[dict]]:
+    """The marts the oracle is compared with, as lists of dicts; with ``period``, the
+    invoice marts of that month only (what billing it reads)."""
     out = {}
     for name, order in (
         ("fct_ticket_classification", "ticket_id"),
@@ -189,10 +194,13 @@ def read_marts(home: Path) -> dict[str, list[dict]]:
         ("invoice_lines", "invoice_number, line_number"),
         ("prepaid_deductions", "customer_id, block_id"),
     ):
-        if table_exists(home, name):
-            out[name] = query(home, f"select * from main.{name} order by {order}")
-        else:
+        if not table_exists(home, name):
             out[name] = None
+        elif period is not None and name in MONTH_MARTS:
+            out[name] = query(home, f"select * from main.{name} where period = ? order by {order}",
+                              [period])
+        else:
+            out[name] = query(home, f"select * from main.{name} order by {order}")
     return out
 
 

@@ -1,15 +1,23 @@
 {#
-  R15: when billing period P, for every finalized month M before P, customer C and line
-  type T: d = recomputed amount of C's T lines for M - (amount as finalized for M +
-  prior_period_adjustment lines for (M, T) finalized before P). Each d other than 0.00 is
-  one adjustment line on C's invoice for P.
+  R15: for every month P after the first finalized month, the adjustment lines billing P
+  adds: for every finalized month M before P, customer C and line type T, d = recomputed
+  amount of C's T lines for M - (amount as finalized for M + prior_period_adjustment lines
+  for (M, T) finalized before P). Each d other than 0.00 is one adjustment line on C's
+  invoice for P. (For a finalized P that is what billing or previewing it again computes.)
+
+  d splits into a part that does not depend on P (recomputed minus M's own finalized
+  lines) and the adjustments already carried, by the month that carried them. Only keys
+  where either is non-zero can give a line, so the comparison over every (C, M, T) is made
+  once, not once per month P.
 #}
-{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
-{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
-{{ config(tags=['billing_period']) }}
 with finalized_months as (
     select period from {{ source('billing', 'finalized_months') }}
-    where period < '{{ period }}'
+),
+
+billable_months as (
+    select months.period
+    from {{ ref('int_calendar_months') }} as months
+    where months.period > (select min(period) from finalized_months)
 ),
 
 recomputed as (
@@ -17,7 +25,6 @@ recomputed as (
         lines.customer_id,
         lines.period as adjusts_period,
         lines.line_type,
-        max(lines.line_type_order) as line_type_order,
         sum(lines.amount) as amount
     from {{ ref('fct_invoice_lines_computed') }} as lines
     inner join finalized_months on lines.period = finalized_months.period
@@ -28,32 +35,85 @@ finalized_lines as (
     select * from {{ source('billing', 'finalized_invoice_lines') }}
 ),
 
-as_finalized as (
+finalized_own as (
     select
         customer_id,
-        case when line_type = 'prior_period_adjustment' then adjusts_period else period end
-            as adjusts_period,
-        case when line_type = 'prior_period_adjustment' then adjusts_line_type else line_type end
-            as line_type,
+        period as adjusts_period,
+        line_type,
         sum(amount) as amount
     from finalized_lines
-    where period < '{{ period }}'
+    where line_type <> 'prior_period_adjustment'
     group by all
+),
+
+carried as (
+    select
+        customer_id,
+        adjusts_period,
+        adjusts_line_type as line_type,
+        period as carried_in,
+        sum(amount) as amount
+    from finalized_lines
+    where line_type = 'prior_period_adjustment'
+    group by all
+),
+
+base as (
+    select
+        coalesce(recomputed.customer_id, finalized_own.customer_id) as customer_id,
+        coalesce(recomputed.adjusts_period, finalized_own.adjusts_period) as adjusts_period,
+        coalesce(recomputed.line_type, finalized_own.line_type) as line_type,
+        coalesce(recomputed.amount, 0) - coalesce(finalized_own.amount, 0) as difference
+    from recomputed
+    full outer join finalized_own
+        on recomputed.customer_id = finalized_own.customer_id
+            and recomputed.adjusts_period = finalized_own.adjusts_period
+            and recomputed.line_type = finalized_own.line_type
+),
+
+candidate_keys as (
+    select
+        customer_id,
+        adjusts_period,
+        line_type
+    from base
+    where difference <> 0
+    union
+    select
+        customer_id,
+        adjusts_period,
+        line_type
+    from carried
+),
+
+keys as (
+    select candidate_keys.*
+    from candidate_keys
+    inner join finalized_months on candidate_keys.adjusts_period = finalized_months.period
 ),
 
 compared as (
     select
-        coalesce(recomputed.customer_id, as_finalized.customer_id) as customer_id,
-        coalesce(recomputed.adjusts_period, as_finalized.adjusts_period) as adjusts_period,
-        coalesce(recomputed.line_type, as_finalized.line_type) as adjusts_line_type,
-        cast(coalesce(recomputed.amount, 0) - coalesce(as_finalized.amount, 0) as decimal(18, 2))
-            as difference
-    from recomputed
-    full outer join as_finalized
-        on recomputed.customer_id = as_finalized.customer_id
-            and recomputed.adjusts_period = as_finalized.adjusts_period
-            and recomputed.line_type = as_finalized.line_type
-    where coalesce(recomputed.adjusts_period, as_finalized.adjusts_period) in (select period from finalized_months)
+        billable_months.period,
+        keys.customer_id,
+        keys.adjusts_period,
+        keys.line_type as adjusts_line_type,
+        cast(
+            coalesce(max(base.difference), 0) - coalesce(sum(carried.amount), 0)
+            as decimal(18, 2)
+        ) as difference
+    from keys
+    inner join billable_months on keys.adjusts_period < billable_months.period
+    left join base
+        on keys.customer_id = base.customer_id
+            and keys.adjusts_period = base.adjusts_period
+            and keys.line_type = base.line_type
+    left join carried
+        on keys.customer_id = carried.customer_id
+            and keys.adjusts_period = carried.adjusts_period
+            and keys.line_type = carried.line_type
+            and billable_months.period > carried.carried_in
+    group by billable_months.period, keys.customer_id, keys.adjusts_period, keys.line_type
 ),
 
 line_types as (
@@ -70,7 +130,7 @@ original_invoices as (
 
 final as (
     select
-        '{{ period }}' as period,
+        compared.period,
         compared.customer_id,
         'prior_period_adjustment' as line_type,
         adjustment_type.r14_order as line_type_order,

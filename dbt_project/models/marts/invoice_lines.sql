@@ -1,19 +1,19 @@
 {#
-  R14: the invoice lines of the billed period (var 'period'): the month's computed lines
-  plus prior-period adjustments (R15), numbered from 1 in R14's order, on the invoice of
-  each customer that has at least one line with a non-zero amount. Invoices and credit
-  notes (total below 0.00) are numbered separately, 1, 2, 3 ... in customer_id order.
+  R14: the invoice lines of every month, on the invoice of each customer that has at least
+  one line with a non-zero amount; the billed month is a filter of the reader
+  (`where period = ?`), not a build-time setting. Each month holds what billing it issues:
+  its computed lines plus the prior-period adjustments (R15) billing it adds, numbered from
+  1 in R14's order; invoices and credit notes (total below 0.00) numbered separately,
+  1, 2, 3 ... in customer_id order within the month. That is what finalization records
+  (billing.finalized_*); a finalized month shows here as it would be billed again today
+  (its preview, R16), the same as recorded unless its inputs changed since.
 #}
-{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
-{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
-{{ config(tags=['billing_period']) }}
 with month_lines as (
     select
         *,
         cast(null as varchar) as adjusts_period,
         cast(null as varchar) as adjusts_line_type
     from {{ ref('fct_invoice_lines_computed') }}
-    where period = '{{ period }}'
 ),
 
 adjustments as (
@@ -56,11 +56,11 @@ all_lines as (
 
 invoiced_customers as (
     select
+        period,
         customer_id,
-        sum(amount) as total,
         case when sum(amount) < 0 then 'credit_note' else 'invoice' end as document_type
     from all_lines
-    group by customer_id
+    group by period, customer_id
     having bool_or(amount <> 0)
 ),
 
@@ -68,9 +68,10 @@ numbered_customers as (
     select
         *,
         case document_type when 'credit_note' then 'CN' else 'INV' end
-        || '-' || replace('{{ period }}', '-', '') || '-'
-        || lpad(cast(row_number() over (partition by document_type order by customer_id) as varchar), 5, '0')
-            as invoice_number
+        || '-' || replace(period, '-', '') || '-'
+        || lpad(cast(row_number() over (
+            partition by period, document_type order by customer_id
+        ) as varchar), 5, '0') as invoice_number
     from invoiced_customers
 ),
 
@@ -81,7 +82,7 @@ final as (
         numbered_customers.document_type,
         all_lines.customer_id,
         cast(row_number() over (
-            partition by all_lines.customer_id
+            partition by all_lines.period, all_lines.customer_id
             order by all_lines.line_type_order, all_lines.sort_key
         ) as integer) as line_number,
         all_lines.line_type,
@@ -94,7 +95,9 @@ final as (
         all_lines.adjusts_period,
         all_lines.adjusts_line_type
     from all_lines
-    inner join numbered_customers on all_lines.customer_id = numbered_customers.customer_id
+    inner join numbered_customers
+        on all_lines.period = numbered_customers.period
+            and all_lines.customer_id = numbered_customers.customer_id
 )
 
 select * from final

@@ -1,14 +1,11 @@
-{# R14: every prepaid block deduction of the billed period, with its invoice number or null. #}
-{% set period = var('period', env_var('SUPPORT_BILLING_PERIOD', '1900-01')) %}
-{# Tagged: a billing run for another month rebuilds these (and what reads them). #}
-{{ config(tags=['billing_period']) }}
+{# R14: every prepaid block deduction of every month, with its invoice number or null. #}
 with deductions as (
     select * from {{ ref('int_prepaid_block_months') }}
-    where period = '{{ period }}'
 ),
 
 invoices as (
     select distinct
+        period,
         customer_id,
         invoice_number
     from {{ ref('invoice_lines') }}
@@ -23,7 +20,9 @@ final as (
         deductions.hours_left,
         invoices.invoice_number
     from deductions
-    left join invoices on deductions.customer_id = invoices.customer_id
+    left join invoices
+        on deductions.period = invoices.period
+            and deductions.customer_id = invoices.customer_id
 )
 
 select * from final

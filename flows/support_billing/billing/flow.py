@@ -3,7 +3,8 @@ R14-R17).
 
 Write, audit, publish:
 1. ingest the inbox (the ingest flow, as a subflow),
-2. build the dbt models (``dbt_runner.build``),
+2. build the dbt models, every month (``dbt_runner.build``; the month is a filter of
+   the gate and the exports, R14),
 3. gate the month's invoices and lines with Great Expectations (``gate.py``),
 4. write ``exports/YYYY-MM/`` into ``exports/.tmp-YYYY-MM-<pid>`` and rename it into
    place (a reader never sees a partial folder),

@@ -49,7 +49,7 @@ def run_ingest(home: str) -> dict:
 
 @task(name="dbt-build", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3)
 def build_task(home: str, period: str) -> dict:
-    """dbt build (seeds, models, tests) with the period var.
+    """dbt build (seeds, models, tests) of every month; ``period`` only names the run.
 
     Retried on an exception (a lock, a crashed dbt process): a build only rewrites models
     from the raw tables, so running it again is safe. A build that ran and failed (a
@@ -58,7 +58,7 @@ def build_task(home: str, period: str) -> dict:
     dbt-duckdb fails at once when another process holds the file (a notebook, an ingest);
     opening it first through ``warehouse.connect`` waits up to 30 s for that lock."""
     connect(Path(home)).close()
-    result = dbt_runner.build(Path(home), period)
+    result = dbt_runner.build(Path(home))
     if not result.success:
         detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"
         return {"error": f"dbt build failed for {period}: {detail}"}
@@ -183,5 +183,5 @@ def finalize_task(home: str, period: str, manifest_sha256: str, document_count: 
     if res.invoice_count != document_count or exporters.money(res.grand_total) != grand_total:
         return {"error": f"{period} was finalized with {res.invoice_count} documents "
                          f"totalling {res.grand_total}, not {document_count} / {grand_total}"}
-    dbt_runner.note_finalized(Path(home), period)  # the build of this month stays current
+    dbt_runner.note_finalized(Path(home))  # the next build rebuilds only the invoice marts
     return {"already": res.already, "invoice_count": res.invoice_count}

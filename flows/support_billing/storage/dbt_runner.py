@@ -79,12 +79,15 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtR
 
 
 # What a build depends on. A model's table stays valid while the dbt sources it reads, the
-# project's files, the current year (int_calendar_months reaches year(current_date) + 1) and,
-# for the models tagged `billing_period` (the ones reading var('period')), the billed month
-# are unchanged. So a build rebuilds only what changed and what reads it: nothing when
-# nothing changed (a re-billed finalized month, R15), the four period models when only the
-# month changed (billing the next month of a year already loaded), everything downstream
-# of the changed sources after an ingest, and everything when the project changed.
+# project's files and the current year (int_calendar_months reaches year(current_date) + 1)
+# are unchanged. The marts hold every month (the month billed is a filter of the exports),
+# so billing another month needs no build at all. A build rebuilds only what changed and
+# what reads it: nothing when nothing changed, everything downstream of the changed sources
+# after an ingest or a finalization, and everything when the project changed.
+#
+# Home-made, not dbt's state selection: `state:modified` compares the project's files only,
+# never the data, and `source_status:fresher` needs a loaded-at column on every source and a
+# `dbt source freshness` run per build. Row digests of the source tables cost ~0.1 s.
 SOURCE_TABLES = (
     "raw.customers", "raw.subscriptions", "raw.tickets", "raw.timesheets",
     "raw.prepaid_hours", "raw.held_rows", "billing.finalized_months",
@@ -98,8 +101,11 @@ BUILT_TABLES = (
     "main.fct_incidents", "main.customer_year_usage",
 )
 PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
-PERIOD_TAG = "billing_period"
-PERIOD_ENV = "SUPPORT_BILLING_PERIOD"
+# What finalizing a month changes (R15): the adjustments, hence the invoices, of the months
+# after it, which now compare with what it finalized.
+FINALIZED_SELECTORS = (
+    "source:billing.finalized_invoice_lines+", "source:billing.finalized_invoices+",
+)
 # Unit tests do not depend on the data; the analytics marts are views whose data tests run
 # with the project's own tests (a plain `dbt build`), not in every billing run.
 BUILD_EXCLUDE = ["--exclude", "test_type:unit", "tag:analytics,resource_type:test"]
@@ -163,27 +169,19 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
         for table in SOURCE_TABLES
         if last["sources"].get(table) != now["sources"][table]
     ]
-    if last.get("period") != now["period"]:
-        selectors.append(f"tag:{PERIOD_TAG}+")
+    selectors += [s for s in last.get("pending", []) if s not in selectors]
     return selectors
 
 
-def build(home: Path, period: str | None = None, select: str | None = None) -> DbtResult:
-    """`dbt build` (seeds, models, data tests) with the billing period as a var, limited to
-    what changed since the last successful build (see SOURCE_TABLES above)."""
+def build(home: Path, select: str | None = None) -> DbtResult:
+    """`dbt build` (seeds, models, data tests) of every month, limited to what changed
+    since the last successful build (see SOURCE_TABLES above)."""
     from datetime import date
 
     home = Path(home).resolve()
-    # The period goes in through the environment, not --vars: dbt then re-parses only the
-    # models reading it (a changed --vars re-parses the whole project, ~3 s).
-    if period:
-        os.environ[PERIOD_ENV] = period
-    else:
-        os.environ.pop(PERIOD_ENV, None)
     if select:  # an explicit selection: no bookkeeping
         return run_dbt(home, ["build", *BUILD_EXCLUDE, "--select", select])
     now = {
-        "period": period or "",
         "project": _project_digest(),
         "year": date.today().year,
         "sources": _table_digests(home, SOURCE_TABLES),
@@ -214,24 +212,21 @@ def read_seed(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def note_finalized(home: Path, period: str) -> None:
-    """Keep the last build current after `period` was finalized (R15).
+def note_finalized(home: Path) -> None:
+    """Keep the last build's bookkeeping right after a month was finalized (R15).
 
-    Finalizing P writes billing.* rows for P only. No built table depends on them for the
-    same period: adjustments read months before P, the policy snapshot equals the current
-    policies, and the invoice that charged an incident is read through a view. So the
-    build of P stays valid: a re-bill of P does not rebuild, and billing P+1 rebuilds only
-    the period models.
-    """
+    Finalizing writes billing.* rows. The incidents do not change with them (the R12 policy
+    snapshot equals the current policies, and the invoice that charged an incident is read
+    through a view), so the next build does not rebuild from fct_incidents on; it rebuilds
+    only the invoice marts, whose months and adjustments depend on what is finalized
+    (FINALIZED_SELECTORS)."""
     home = Path(home).resolve()
     last = _read_state(home)
-    if last.get("period") != period:
+    sources = _table_digests(home, SOURCE_TABLES)
+    if not last or sources is None or not isinstance(last.get("sources"), dict):
         return
-    last["sources"] = _table_digests(home, SOURCE_TABLES)
-    last["built"] = _table_digests(home, BUILT_TABLES)
+    for table in SOURCE_TABLES:
+        if table.startswith("billing."):
+            last["sources"][table] = sources[table]
+    last["pending"] = sorted({*last.get("pending", []), *FINALIZED_SELECTORS})
     _state_file(home).write_text(json.dumps(last))
-
-
-def last_built_period(home: Path) -> str | None:
-    """The billing period the last successful build used (None: none yet)."""
-    return _read_state(Path(home).resolve()).get("period") or None

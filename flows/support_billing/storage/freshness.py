@@ -20,12 +20,11 @@ BUSINESS_TZ = ZoneInfo("America/Denver")
 
 
 def bring_models_current(home: Path):
-    """Rebuild what the rows ingested since the last build reach (R20).
-
-    The period models (the invoices of one month) keep the month they were last built for;
-    ``bill`` sets its own month."""
+    """Rebuild what the rows ingested since the last build reach (R20): every month's
+    models, the invoice marts included."""
     from support_billing.storage import dbt_runner
-    return dbt_runner.build(Path(home), dbt_runner.last_built_period(Path(home)))
+
+    return dbt_runner.build(Path(home))
 
 
 # The one definition of the data's time (R20): the last ingest that loaded a file. An ingest

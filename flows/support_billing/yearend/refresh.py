@@ -203,8 +203,8 @@ LOCK_FILE = ".bill.lock"  # the same lock file as the monthly billing flow (bill
 @contextmanager
 def home_lock(home: Path):
     """Hold ``HOME/.bill.lock`` (fcntl.flock, exclusive, non-blocking), the lock the monthly
-    billing flow holds: a refresh's dbt build rebuilds the period models (var ``period``)
-    and must never run between a billing run's build and its export."""
+    billing flow holds: a refresh's dbt build rewrites the invoice marts a billing run
+    reads, and must never run between that run's build and its export."""
     path = Path(home) / LOCK_FILE
     with open(path, "a+") as fh:
         try:

@@ -1,5 +1,5 @@
 {#
-  Section 5 statement: one row per invoice or credit note of the billed period (R14) with
+  Section 5 statement: one row per invoice or credit note of every month (R14) with
   everything the statement's header and allotment card show, so the page adds nothing up:
   the statement total is the sum of the statement's own lines (stmt_lines; the gate
   compares it with the invoice total), the allotment available at month end (R8), covered

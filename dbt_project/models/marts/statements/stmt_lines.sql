@@ -1,5 +1,5 @@
 {#
-  Section 5 statement: the billed period's invoice lines (R14) with the line type in plain
+  Section 5 statement: every month's invoice lines (R14) with the line type in plain
   words and, for a prior-period adjustment (R15), the month it corrects and the cause.
 #}
 with lines as (
