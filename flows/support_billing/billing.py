@@ -16,7 +16,6 @@ One run at a time: ``HOME/.bill.lock`` (fcntl.flock, non-blocking).
 from __future__ import annotations
 
 import fcntl
-import inspect
 import logging
 import os
 import shutil
@@ -115,39 +114,13 @@ def clean_stale(parent: Path, period: str | None = None) -> list[Path]:
 
 
 # ---------------------------------------------------------------- tasks
-def _ingest_callable():
-    """The ingest entry point, imported lazily (ingest.py is another issue's)."""
-    try:
-        from . import ingest as ingest_module
-    except Exception as exc:  # noqa: BLE001 - a broken ingest module must not stop billing
-        return None, f"ingest module not importable ({exc})"
-    for name in ("ingest_flow", "ingest_paths"):
-        fn = getattr(ingest_module, name, None)
-        if callable(fn):
-            return fn, name
-    return None, "ingest_flow / ingest_paths not available yet"
-
-
-def _call_ingest(fn, home: Path, paths: list[Path]):
-    """Call the ingest flow (as a subflow) or ``ingest_paths`` with plain values."""
-    target = getattr(fn, "fn", fn)
-    params = list(inspect.signature(target).parameters)
-    if params[:2] == ["home", "paths"]:
-        return fn(home=str(home), paths=[str(p) for p in paths])
-    return fn(str(home), [str(p) for p in paths])
-
-
 def run_ingest(home: str) -> dict:
     """Ingest HOME/inbox through the ingest flow, as a subflow (R-IN1..R-IN5). A refused
     file (R-IN2) is reported and billing goes on with what is loaded."""
-    fn, name = _ingest_callable()
-    if fn is None:
-        _log().warning("ingest skipped: %s", name)
-        print(f"warning: ingest skipped: {name}", file=sys.stderr, flush=True)
-        return {"skipped": True, "reason": name}
-    inbox = Path(home) / "inbox"
-    summary = _call_ingest(fn, Path(home), [inbox])
-    out: dict = {"skipped": False, "via": name}
+    from .ingest import ingest_flow
+
+    summary = ingest_flow(home=str(home), paths=[str(Path(home) / "inbox")])
+    out: dict = {"skipped": False, "via": "ingest_flow"}
     if hasattr(summary, "files"):
         totals = summary.totals() if hasattr(summary, "totals") else {}
         files = [f for f in summary.files if getattr(f, "status", "") != "skipped"]

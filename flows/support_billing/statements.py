@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from . import statements_sql
-from .exporters import money, quantity
+from .exporters import dec, money
 
 STATEMENTS_DIR = "statements"
 
@@ -31,8 +31,20 @@ def _environment():
                       autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["money"] = money  # formatting only: 2 decimals (section 5)
-    env.filters["quantity"] = lambda value, line_type: quantity(line_type, value)
+    env.filters["quantity"] = quantity
     return env
+
+
+def quantity(value, unit: str | None) -> str:
+    """A line's quantity as section 5 writes it: whole incidents (a fraction is an error,
+    not a rounding), hours with 2 decimals; ``unit`` is the line type's ``quantity_unit``
+    (the line_types seed, through stmt_lines)."""
+    q = dec(value)
+    if unit == "incidents":
+        if q != q.to_integral_value():
+            raise ValueError(f"incident quantity {q} is not a whole number")
+        return str(int(q))
+    return money(q)
 
 
 def _rows(con, sql: str, params: dict) -> list[dict]:
