@@ -7,15 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def seed_items() -> dict[str, str]:
+    """The default item name of each line type: the ``line_types`` seed's
+    ``accounting_item`` (section 8)."""
+    from .dbt_runner import read_seed
+
+    return {row["line_type"]: row["accounting_item"] for row in read_seed("line_types")}
+
+
 @dataclass(frozen=True)
 class ExportConfig:
     """The accounting profiles (section 8), from ``settings.load_settings``. ``items`` are
-    QuickBooks' item names (a line type not named: the ``line_types`` seed's
-    ``accounting_item``), ``xero_items`` Xero's item codes (none: none written)."""
+    QuickBooks' item names (by default, and for a line type not named, the ``line_types``
+    seed's ``accounting_item``), ``xero_items`` Xero's item codes (none: none written)."""
 
     xero_account_code: str = "400"
     xero_tax_type: str = "Tax Exempt"
-    items: dict[str, str] = field(default_factory=dict)
+    items: dict[str, str] = field(default_factory=lambda: seed_items())
     xero_items: dict[str, str] = field(default_factory=dict)
     quickbooks: bool = True
     xero: bool = True
