@@ -17,19 +17,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from helpers import LINE_TYPE_ORDER, LINE_TYPES
 from statements_fake import write_statement_marts
 from support_billing import billing, dbt_runner, exporters, finalize, periods
 from support_billing.dbt_runner import DbtResult
 from support_billing.warehouse import open_warehouse
 
 D = Decimal
-ORDER = {t: i for i, t in enumerate(exporters.LINE_TYPE_ORDER)}
-RULES = {
-    "support_subscription": "R7", "additional_incident_subscription": "R12",
-    "additional_incident_upfront": "R12", "implementation_hours": "R13",
-    "training_hours": "R13", "custom_development_hours": "R13",
-    "prepaid_hours_deduction": "R13", "prior_period_adjustment": "R15",
-}
+ORDER = {t: i for i, t in enumerate(LINE_TYPE_ORDER)}
+RULES = {r["line_type"]: r["rule"] for r in LINE_TYPES}  # the line_types seed (R14)
 
 CUSTOMERS = [
     # customer_id, customer_name, overage_policy, accounting_ref, email
@@ -613,14 +609,6 @@ def test_default_period_is_the_previous_month(billing_home, capsys):
     previous = periods.previous_period()
     assert (billing_home / "exports" / previous / "manifest.json").exists()
     assert f"support-billing bill: {previous}" in capsys.readouterr().out
-
-
-def test_ingest_is_skipped_with_a_warning_when_unavailable(billing_home, monkeypatch, capsys):
-    monkeypatch.setattr(billing, "_ingest_callable",
-                        lambda: (None, "ingest_flow / ingest_paths not available yet"))
-    assert bill(billing_home, "2026-05", preview=True) == 0
-    assert ("warning: ingest skipped: ingest_flow / ingest_paths not available yet"
-            in capsys.readouterr().err)
 
 
 def test_published_folder_that_no_longer_matches_is_final_and_adjusted_next_month(
