@@ -13,10 +13,8 @@ select l.*,
            then strftime(cast(l.adjusts_period || '-01' as date), '%B %Y') end
            as adjusts_month_name,
        case when l.adjusts_line_type is not null
-           then 'Correction of ' || l.adjusts_line_type end as adjustment_sentence,
-       k.quantity_unit
-from main.invoice_lines as l
-left join main.line_types as k on k.line_type = l.line_type;
+           then 'Correction of ' || l.adjusts_line_type end as adjustment_sentence
+from main.invoice_lines as l;
 
 create or replace table main.allotment_steps (
     customer_id varchar, year integer, available_from date, module_allotment integer,
@@ -79,10 +77,10 @@ from main.prepaid_deductions;
 def write_statement_marts(con) -> None:
     from support_billing.dbt_runner import SEEDS_DIR
 
+    con.execute(STATEMENT_MARTS)
     # The wording seeds as dbt loads them: the review page and statements read their words here.
     for seed in ("line_types", "plain_reasons"):
         con.execute(f"create or replace table main.{seed} as select * from "
                     f"read_csv(?, header = true, all_varchar = true)",
                     [str(SEEDS_DIR / f"{seed}.csv")])
     con.execute("alter table main.line_types alter r14_order type integer")
-    con.execute(STATEMENT_MARTS)

@@ -1,17 +1,9 @@
 {#
   Section 5 statement: the billed period's invoice lines (R14) with the line type in plain
-  words, its quantity unit (whole incidents or hours, from the line_types seed) and, for a
-  prior-period adjustment (R15), the month it corrects and the cause.
+  words and, for a prior-period adjustment (R15), the month it corrects and the cause.
 #}
 with lines as (
     select * from {{ ref('invoice_lines') }}
-),
-
-line_types as (
-    select
-        line_type,
-        quantity_unit
-    from {{ ref('line_types') }}
 ),
 
 line_words as (
@@ -49,11 +41,9 @@ final as (
         case when lines.adjusts_period is not null
                 then strftime(cast(lines.adjusts_period || '-01' as date), '%B %Y')
         end as adjusts_month_name,
-        adjustment_words.sentence as adjustment_sentence,
-        line_types.quantity_unit
+        adjustment_words.sentence as adjustment_sentence
     from lines
     left join line_words on lines.line_type = line_words.code
-    left join line_types on lines.line_type = line_types.line_type
     left join adjustment_words on lines.adjusts_line_type = adjustment_words.code
 )
 
