@@ -10,6 +10,8 @@
   ``line_types`` seed, where the line types are defined (R14).
 - ``price_in_force``: section 2's rule over a hand-made price book, to lay out the
   ``int_calendar_months`` row the gate reads.
+- ``add_gate_models``: the gate's check models (``dbt_project/models/gate``) as views,
+  rendered with Jinja2 the way dbt renders them (``ref('x')`` is ``main.x``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 from support_billing import exporters, gate, periods
-from support_billing.dbt_runner import SEEDS_DIR, read_seed
+from support_billing.dbt_runner import DBT_PROJECT_DIR, SEEDS_DIR, read_seed
 
 LINE_TYPES = read_seed("line_types")
 LINE_TYPE_ORDER = tuple(r["line_type"] for r in sorted(LINE_TYPES,
@@ -66,6 +68,21 @@ def add_calendar_month(con, period: str, price_book: list[dict]) -> None:
 
 
 # ---------------------------------------------------------------- the gate
+GATE_MODELS = ("gate_invoice_checks", "gate_line_checks", "gate_incident_reconciliation")
+
+
+def add_gate_models(con) -> None:
+    """The gate's check models as views over the tables already in ``con``."""
+    import jinja2
+
+    macros = (DBT_PROJECT_DIR / "macros" / "gate_checks.sql").read_text(encoding="utf-8")
+    env = jinja2.Environment()
+    for name in GATE_MODELS:
+        model = (DBT_PROJECT_DIR / "models" / "gate" / f"{name}.sql").read_text(encoding="utf-8")
+        sql = env.from_string(macros + model).render(ref=lambda n: f"main.{n}")
+        con.execute(f"create or replace view main.{name} as {sql}")
+
+
 @dataclass
 class GateInputs:
     """Hand-made rows for ``run_gate``: plain dicts shaped like the warehouse's rows."""
@@ -122,6 +139,7 @@ def gate_warehouse(inp: GateInputs):
                         ledger)
     add_line_types(con)
     add_calendar_month(con, inp.period, inp.price_book)
+    add_gate_models(con)
     return con
 
 

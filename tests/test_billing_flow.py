@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from helpers import LINE_TYPE_ORDER, LINE_TYPES
+from helpers import LINE_TYPE_ORDER, LINE_TYPES, add_calendar_month, add_gate_models
 from statements_fake import write_statement_marts
 from support_billing import billing, dbt_runner, exporters, finalize, periods
 from support_billing.dbt_runner import DbtResult
@@ -195,6 +195,9 @@ def fake_build(home: Path, period: str | None = None, select=None, *, scenario: 
             "insert into main.stg_exports__timesheets values "
             "('TS-A1', 'A', ?, ?, 1.50, 'implementation', 'T-A8', 'kim')", [first, period])
         write_statement_marts(con)  # section 5: the stmt_* models, as views over the above
+        # section 4: the month's prices in force; the gate's check models over the above
+        add_calendar_month(con, period, dbt_runner.read_seed("price_book"))
+        add_gate_models(con)
         for hook in scenario.get("after_build", []):
             hook(con, period)
     return DbtResult(True)

@@ -13,6 +13,7 @@ import pytest
 from helpers import (
     GateInputs,
     add_calendar_month,
+    add_gate_models,
     add_line_types,
     gate_frames,
     price_in_force,
@@ -239,6 +240,7 @@ def warehouse(inp: GateInputs):
                         [f"T-{c}{k}", c, inp.period, inp.period])
     add_line_types(con)
     add_calendar_month(con, inp.period, inp.price_book)
+    add_gate_models(con)
     return con
 
 
@@ -259,7 +261,10 @@ def gate_inputs(con, period: str) -> GateInputs:
     known = {r[0] for r in con.execute(
         "select customer_id from main.stg_exports__customers").fetchall()}
     price_book = rows("select price_key, effective_from, value from main.price_book")
-    ledger = dict(con.execute(gate_sql.UPFRONT_LEDGER_SQL, {"period": period}).fetchall())
+    ledger = dict(con.execute(
+        "select customer_id, count(*) from main.fct_incidents where coverage = 'overage'"
+        " and overage_treatment = 'upfront' and coalesce(charged_period, period) = ?"
+        " group by customer_id", [period]).fetchall())
     return GateInputs(period, invoices, lines, known, price_book, ledger)
 
 
