@@ -36,7 +36,8 @@ ACCOUNTING_ITEMS = {r["line_type"]: r["accounting_item"] for r in LINE_TYPES}
 def add_line_types(con) -> None:
     """``main.line_types`` as dbt seeds it (the seed file itself)."""
     con.execute(f"""create or replace table main.line_types as
-        select * replace (cast(r14_order as integer) as r14_order)
+        select * replace (cast(r14_order as integer) as r14_order,
+                          cast(billed_hours as boolean) as billed_hours)
         from read_csv('{SEEDS_DIR / "line_types.csv"}', all_varchar = true, header = true)""")
 
 

@@ -49,7 +49,8 @@ line_kinds as (
     select
         line_type,
         rule,
-        quantity_unit
+        quantity_unit,
+        billed_hours
     from {{ ref('line_types') }}
 ),
 
@@ -112,8 +113,7 @@ final as (
             when l.line_type in ('support_subscription', 'additional_incident_subscription')
                 then coalesce(l.p in (m.rate_tier_1_2, m.rate_tier_3_plus), false)
             when l.line_type = 'additional_incident_upfront' then coalesce(l.p = m.upfront_price, false)
-            when l.line_type in ('implementation_hours', 'training_hours', 'custom_development_hours')
-                then coalesce(l.p = m.hourly_price, false)
+            when k.billed_hours then coalesce(l.p = m.hourly_price, false)
             when l.line_type = 'prepaid_hours_deduction' then l.p = 0
         end as unit_price_in_force,
         case when l.line_type in ('support_subscription', 'additional_incident_subscription') then r.rates = 1 end
@@ -123,10 +123,9 @@ final as (
         case
             when l.line_type = 'support_subscription' then l.a >= 0 and l.a <= round(l.q * l.p, 2)
             when l.line_type = 'prepaid_hours_deduction' then l.a = 0
-            when l.line_type in (
-                    'additional_incident_subscription', 'additional_incident_upfront',
-                    'implementation_hours', 'training_hours', 'custom_development_hours'
-                ) then l.a = round(l.q * l.p, 2)
+            when
+                k.billed_hours or l.line_type in ('additional_incident_subscription', 'additional_incident_upfront')
+                then l.a = round(l.q * l.p, 2)
         end as amount_consistent,
         {# R15: quantity 1, unit price = amount <> 0, source_ref M:<invoice>:T agreeing with
            adjusts_period / adjusts_line_type when given, M an earlier month, T a normal type #}
