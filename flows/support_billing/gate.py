@@ -1,10 +1,11 @@
 """The quality gate: Great Expectations 1.x suites over the month's invoices and lines.
 
-The suites are JSON files in ``expectations/`` (reviewed like code). They run in an
-ephemeral GX context against pandas DataFrames computed in DuckDB (``gate_sql.py``): checks
-that span rows or tables (gaps in numbering, totals = sum of lines, prices in force, the
-incident-ledger reconciliation) are plain columns (``expected_*``, ``*_minus_*``, booleans)
-that the suites then expect to be equal / 0 / true. GX does not raise on failed
+The suites are JSON files in ``expectations/`` (reviewed like code). They run against
+pandas DataFrames holding one period of the dbt check models (``dbt_project/models/gate``,
+read by ``gate_sql.py``): checks that span rows or tables (gaps in numbering, totals = sum
+of lines, prices in force, the incident-ledger reconciliation) are plain columns
+(``expected_*``, ``*_minus_*``, booleans) that the suites then expect to be equal / 0 /
+true. GX does not raise on failed
 expectations: the gate acts on ``success``.
 
 ``run_gate_on(con, period)`` validates the month as built in the warehouse.
