@@ -84,3 +84,4 @@ def write_statement_marts(con) -> None:
                     f"read_csv(?, header = true, all_varchar = true)",
                     [str(SEEDS_DIR / f"{seed}.csv")])
     con.execute("alter table main.line_types alter r14_order type integer")
+    con.execute("alter table main.line_types alter billed_hours type boolean")

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from helpers import LINE_TYPE_ORDER, LINE_TYPES, add_calendar_month, add_gate_models
 from statements_fake import write_statement_marts
 from support_billing import periods
 from support_billing.billing import finalize
@@ -27,13 +28,8 @@ from support_billing.storage.dbt_runner import DbtResult
 from support_billing.storage.warehouse import open_warehouse
 
 D = Decimal
-ORDER = {t: i for i, t in enumerate(exporters.LINE_TYPE_ORDER)}
-RULES = {
-    "support_subscription": "R7", "additional_incident_subscription": "R12",
-    "additional_incident_upfront": "R12", "implementation_hours": "R13",
-    "training_hours": "R13", "custom_development_hours": "R13",
-    "prepaid_hours_deduction": "R13", "prior_period_adjustment": "R15",
-}
+ORDER = {t: i for i, t in enumerate(LINE_TYPE_ORDER)}
+RULES = {r["line_type"]: r["rule"] for r in LINE_TYPES}  # the line_types seed (R14)
 
 CUSTOMERS = [
     # customer_id, customer_name, overage_policy, accounting_ref, email
@@ -210,6 +206,9 @@ def fake_build(home: Path, period: str | None = None, select=None, *, scenario: 
             "insert into main.stg_exports__timesheets values "
             "('TS-A1', 'A', ?, ?, 1.50, 'implementation', 'T-A8', 'kim')", [first, period])
         write_statement_marts(con)  # section 5: the stmt_* models, as views over the above
+        # section 4: the month's prices in force; the gate's check models over the above
+        add_calendar_month(con, period, dbt_runner.read_seed("price_book"))
+        add_gate_models(con)
         for hook in scenario.get("after_build", []):
             hook(con, period)
     return DbtResult(True)

@@ -53,14 +53,7 @@ def test_bad_customer_count_is_a_usage_error(tmp_path):
     assert demo.cli_demo(tmp_path, 0, 7) == 2
 
 
-def _billing_available() -> bool:
-    import support_billing.billing.flow as billing
-
-    return not demo._is_placeholder(billing)
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _billing_available(), reason="support_billing.billing.flow is a placeholder")
 def test_demo_bills_one_month_end_to_end(prefect_server, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     monkeypatch.setattr(demo, "today_mountain", lambda: dt.date(2026, 11, 26))

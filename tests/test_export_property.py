@@ -1,8 +1,8 @@
 """The SQL-rendered export (support_billing/export_sql.py) gives the same bytes as the
 row-by-row Python oracle (tests/oracle/export_oracle.py) on random rows: SPEC section 5
 (quoting, dates, order, accounting formats, prorated lines, credit notes, manifest), R2
-(half-up cents), R14 (prepaid report). Both entry points are checked: plain rows
-(``write_export``) and the warehouse tables of one period (``write_export_from``)."""
+(half-up cents), R14 (prepaid report). Plain rows (``helpers.write_export``) and the
+warehouse tables of one period among others (``write_export_from``) are both checked."""
 
 from __future__ import annotations
 
@@ -13,11 +13,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import (
+    ACCOUNTING_ITEMS,
+    LINE_TYPE_ORDER,
+    WHOLE_QUANTITY_TYPES,
+    load_rows,
+    write_export,
+    write_prepaid_report,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from oracle import export_oracle
 from support_billing.exports import writers as exporters
-from support_billing.exports.writers import DEFAULT_ITEMS, LINE_TYPE_ORDER, ExportConfig
+from support_billing.exports.writers import ExportConfig
 
 PERIOD = "2026-05"
 GATE = {"suites": ["invoices", "invoice_lines", "incident_reconciliation"], "success": True}
@@ -73,7 +81,7 @@ def doc_lines(draw, number):
     out = []
     for line_number in draw(st.lists(st.integers(1, 30), max_size=4, unique=True)):
         line_type = draw(st.sampled_from([*LINE_TYPE_ORDER, "unknown_type", None]))
-        if line_type in exporters.WHOLE_QUANTITY_TYPES:
+        if line_type in WHOLE_QUANTITY_TYPES:
             quantity = Decimal(draw(st.integers(-3, 40)))
         else:
             quantity = draw(cents(-500, 5000))
@@ -105,7 +113,7 @@ CONFIGS = st.builds(
     xero_account_code=TEXT,
     xero_tax_type=TEXT,
     items=st.dictionaries(st.sampled_from(LINE_TYPE_ORDER), TEXT, max_size=8)
-    | st.just(dict(DEFAULT_ITEMS)),
+    | st.just(dict(ACCOUNTING_ITEMS)),
     xero_items=st.dictionaries(st.sampled_from(LINE_TYPE_ORDER), TEXT, max_size=8),
     quickbooks=st.booleans(),
     xero=st.booleans(),
@@ -128,13 +136,10 @@ def warehouse_with(invoices, lines, deductions) -> duckdb.DuckDBPyConnection:
     """main.invoices, main.invoice_lines, main.prepaid_deductions holding the rows, plus
     the same rows again under another period (which the export must ignore)."""
     con = duckdb.connect()
-    exporters.load_rows(con, invoices, lines, deductions)
-    for table, source in [("invoices", "export_invoices"),
-                          ("invoice_lines", "export_invoice_lines"),
-                          ("prepaid_deductions", "export_prepaid_deductions")]:
-        con.execute(f"create table main.{table} as select * from {source}")
+    load_rows(con, invoices, lines, deductions)
+    for table in ("invoices", "invoice_lines", "prepaid_deductions"):
         con.execute(f"insert into main.{table} "
-                    f"select * replace ('2026-04' as period) from {source}")
+                    f"select * replace ('2026-04' as period) from main.{table}")
     return con
 
 
@@ -165,8 +170,8 @@ def test_sql_export_equals_the_oracle(data, config):
         rows_dir, wh_dir = Path(tmp) / "rows", Path(tmp) / "warehouse"
         rows_dir.mkdir()
         wh_dir.mkdir()
-        exporters.write_export(rows_dir, PERIOD, invoices, lines, GATE, config)
-        exporters.write_prepaid_report(Path(tmp) / "rows_prepaid.csv", deductions)
+        write_export(rows_dir, PERIOD, invoices, lines, GATE, config)
+        write_prepaid_report(Path(tmp) / "rows_prepaid.csv", deductions)
         with warehouse_with(invoices, lines, deductions) as con:
             exporters.write_export_from(con, wh_dir, PERIOD, GATE, config)
             exporters.write_prepaid_report_from(con, Path(tmp) / "wh_prepaid.csv", PERIOD)
@@ -180,7 +185,7 @@ def test_half_cent_full_month_is_rounded_half_up(tmp_path):
     """R2 on the prorated description: -0.005 -> -0.01 and -0.015 -> -0.02 (away from
     zero, as Python's ROUND_HALF_UP), credit note lines turned positive."""
     invoices, lines, _ = HALF_CENT
-    exporters.write_export(tmp_path, PERIOD, invoices, lines, GATE, ExportConfig())
+    write_export(tmp_path, PERIOD, invoices, lines, GATE, ExportConfig())
     assert (tmp_path / "quickbooks_credit_memos.csv").read_text() == (
         "CreditMemoNo,Customer,CreditMemoDate,Memo,Item(Product/Service),ItemDescription,"
         "ItemQuantity,ItemRate,ItemAmount,ItemTaxCode,ServiceDate\n"
@@ -200,4 +205,4 @@ def test_fractional_incident_quantity_is_refused(tmp_path):
     with pytest.raises(ValueError, match="support_subscription quantity 1.50 is not a whole"):
         export_oracle.render_export(PERIOD, invoices, bad, GATE, ExportConfig())
     with pytest.raises(ValueError, match="support_subscription quantity 1.50 is not a whole"):
-        exporters.write_export(tmp_path, PERIOD, invoices, bad, GATE, ExportConfig())
+        write_export(tmp_path, PERIOD, invoices, bad, GATE, ExportConfig())

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from helpers import write_export
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from oracle import export_oracle
-from support_billing.exports import writers as exporters
 from support_billing.exports.writers import ExportConfig
 from test_export_property import CONFIGS, GATE, PERIOD, month
 
@@ -75,7 +75,7 @@ def test_every_file_reads_back_exactly(data, config):
     invoices, lines, _ = data
     expected = export_oracle.exported_rows(PERIOD, invoices, lines, config)
     with tempfile.TemporaryDirectory() as tmp:
-        exporters.write_export(Path(tmp), PERIOD, invoices, lines, GATE, config)
+        write_export(Path(tmp), PERIOD, invoices, lines, GATE, config)
         check_folder(Path(tmp), expected)
 
 
@@ -87,6 +87,6 @@ def test_any_customer_name_keeps_the_row_count(name):
     invoices = [{**HARD[0][0], "customer_name": name, "accounting_ref": name}]
     expected = export_oracle.exported_rows(PERIOD, invoices, HARD[1], ExportConfig())
     with tempfile.TemporaryDirectory() as tmp:
-        exporters.write_export(Path(tmp), PERIOD, invoices, HARD[1], GATE, ExportConfig())
+        write_export(Path(tmp), PERIOD, invoices, HARD[1], GATE, ExportConfig())
         check_folder(Path(tmp), expected)
         assert read_python(Path(tmp) / "invoices.csv")[1][3] == name

@@ -12,8 +12,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
+from helpers import write_export
 from oracle import export_oracle
-from support_billing.exports import writers as exporters
 from support_billing.exports.writers import ExportConfig
 from test_exporters import GATE, INVOICES, LINES, invoice, line
 
@@ -74,7 +74,7 @@ def same_value(cell, written: str) -> bool:
 def test_every_csv_opens_without_a_formula_and_with_the_values_written(tmp_path, config):
     folder = tmp_path / "export"
     folder.mkdir()
-    manifest = exporters.write_export(folder, "2026-05", TRICKY_INVOICES, TRICKY_LINES, GATE,
+    manifest = write_export(folder, "2026-05", TRICKY_INVOICES, TRICKY_LINES, GATE,
                                       config)
     expected = export_oracle.exported_rows("2026-05", TRICKY_INVOICES, TRICKY_LINES, config)
     names = [f["name"] for f in manifest["files"]]

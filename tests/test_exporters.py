@@ -10,8 +10,10 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from helpers import write_export, write_prepaid_report
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import export_oracle
 from support_billing.exports import writers as exporters
 from support_billing.exports.writers import ExportConfig, split_parts
 
@@ -63,18 +65,19 @@ def test_formatting():
     assert exporters.money(D("0.005")) == "0.01"  # half up (R2)
     assert exporters.money(D("-0.00")) == "0.00"
     assert exporters.money(D("-500")) == "-500.00"
-    assert exporters.quantity("support_subscription", D("3.00")) == "3"
-    assert exporters.quantity("prior_period_adjustment", D("1.00")) == "1"
-    assert exporters.quantity("training_hours", D("1.5")) == "1.50"
-    assert exporters.quantity("prepaid_hours_deduction", D("2")) == "2.00"
+    # the oracle's formatting (the product formats in SQL, export_sql.py)
+    assert export_oracle.quantity("support_subscription", D("3.00")) == "3"
+    assert export_oracle.quantity("prior_period_adjustment", D("1.00")) == "1"
+    assert export_oracle.quantity("training_hours", D("1.5")) == "1.50"
+    assert export_oracle.quantity("prepaid_hours_deduction", D("2")) == "2.00"
     with pytest.raises(ValueError):
-        exporters.quantity("additional_incident_upfront", D("1.50"))
-    assert exporters.us_date(date(2026, 5, 31)) == "05/31/2026"
-    assert exporters.uk_date(date(2026, 5, 31)) == "31/05/2026"
+        export_oracle.quantity("additional_incident_upfront", D("1.50"))
+    assert export_oracle.us_date(date(2026, 5, 31)) == "05/31/2026"
+    assert export_oracle.uk_date(date(2026, 5, 31)) == "31/05/2026"
 
 
 def test_section5_files_exact_bytes(tmp_path):
-    manifest = exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE,
+    manifest = write_export(tmp_path, "2026-05", INVOICES, LINES, GATE,
                                       ExportConfig())
     assert (tmp_path / "invoices.csv").read_text() == (
         "invoice_number,document_type,customer_id,customer_name,accounting_ref,period,"
@@ -125,7 +128,7 @@ XERO_HEAD = ("ContactName,EmailAddress,InvoiceNumber,Reference,InvoiceDate,DueDa
 def test_quickbooks_files(tmp_path):
     """QuickBooks Online (section 5, 8): US dates, terms, the period as memo and service
     date (an R15 adjustment's own month), credit memos as a by-hand sheet, positive."""
-    manifest = exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE,
+    manifest = write_export(tmp_path, "2026-05", INVOICES, LINES, GATE,
                                       ExportConfig())
     assert (tmp_path / "quickbooks_invoices.csv").read_text() == QBO_HEAD + (
         'INV-202605-00001,"Acme, Inc.",05/31/2026,06/30/2026,Net 30,Support 2026-05,'
@@ -154,7 +157,7 @@ def test_quickbooks_files(tmp_path):
 def test_xero_files_us_default(tmp_path):
     """Xero (section 8): MM/DD/YYYY by default (a US organisation), the period in
     Reference, the credit note in the sales template with its own negative total."""
-    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, ExportConfig())
+    write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, ExportConfig())
     assert (tmp_path / "xero_invoices.csv").read_text() == XERO_HEAD + (
         '"Acme, Inc.",ap@acme.test,INV-202605-00001,Support 2026-05,05/31/2026,06/30/2026,,'
         '"remote_payroll ""8"", x 10.00",8,10.00,400,Tax Exempt,USD\n'
@@ -190,7 +193,7 @@ def test_non_us_profile_from_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("SUPPORT_BILLING_XERO__TAX_TYPE", "No VAT")
     out = tmp_path / "out"
     out.mkdir()
-    manifest = exporters.write_export(out, "2026-05", INVOICES, LINES, GATE,
+    manifest = write_export(out, "2026-05", INVOICES, LINES, GATE,
                                       ExportConfig.from_home(home))
     assert [f["name"] for f in manifest["files"]] == [
         "invoices.csv", "invoice_lines.csv", "xero_invoices.csv", "xero_credit_notes.csv"]
@@ -219,7 +222,7 @@ def test_quickbooks_non_us_dates_terms_and_tax_code(tmp_path):
     the adjustment's service date is the month it corrects."""
     config = ExportConfig(quickbooks_date_format="DD/MM/YYYY", terms_label="{days} days",
                           quickbooks_tax_type="NON", xero=False)
-    exporters.write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, config)
+    write_export(tmp_path, "2026-05", INVOICES, LINES, GATE, config)
     assert (tmp_path / "quickbooks_invoices.csv").read_text().split("\n")[5] == (
         "INV-202605-00002,Beta Paving,31/05/2026,30/06/2026,30 days,Support 2026-05,"
         "Additional incidents (up front),1 incident,1,150.00,150.00,NON,31/05/2026")
@@ -257,7 +260,7 @@ def test_split_into_parts_never_splitting_an_invoice(tmp_path):
     invoices, lines = _many(5)
     config = ExportConfig(xero_max_invoices=2, quickbooks_max_invoices=100,
                           quickbooks_max_rows=5)
-    manifest = exporters.write_export(tmp_path, "2026-05", invoices, lines, GATE, config)
+    manifest = write_export(tmp_path, "2026-05", invoices, lines, GATE, config)
     entries = {f["name"]: f for f in manifest["files"]}
     assert [(n, e["rows"], e.get("part"), e.get("parts")) for n, e in entries.items()
             if n.startswith(("xero_inv", "quickbooks_inv"))] == [
@@ -287,8 +290,8 @@ def test_defaults_and_determinism(tmp_path, monkeypatch):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
-    exporters.write_export(a, "2026-05", INVOICES, LINES, GATE)
-    exporters.write_export(b, "2026-05", list(reversed(INVOICES)), list(reversed(LINES)), GATE)
+    write_export(a, "2026-05", INVOICES, LINES, GATE)
+    write_export(b, "2026-05", list(reversed(INVOICES)), list(reversed(LINES)), GATE)
     assert exporters.folders_match(a, b) == []
     assert ",400,Tax Exempt,USD\n" in (a / "xero_invoices.csv").read_text()
     (b / "invoices.csv").write_text("changed")
@@ -300,7 +303,7 @@ def test_a_lone_cr_is_quoted(tmp_path):
     finds the rows the manifest counts."""
     invoices = [{**INVOICES[1], "customer_name": "Beta\r", "accounting_ref": "Beta\r"}]
     lines = [ln for ln in LINES if ln["invoice_number"] == "INV-202605-00002"]
-    manifest = exporters.write_export(tmp_path, "2026-05", invoices, lines, GATE,
+    manifest = write_export(tmp_path, "2026-05", invoices, lines, GATE,
                                       ExportConfig())
     assert (tmp_path / "invoices.csv").read_bytes().split(b"\n")[1] == (
         b'INV-202605-00002,invoice,B,"Beta\r","Beta\r",2026-05,2026-05-31,2026-06-30,USD,'
@@ -311,14 +314,14 @@ def test_a_lone_cr_is_quoted(tmp_path):
 
 
 def test_empty_month_has_headers_only(tmp_path):
-    manifest = exporters.write_export(tmp_path, "2026-05", [], [], GATE, ExportConfig())
+    manifest = write_export(tmp_path, "2026-05", [], [], GATE, ExportConfig())
     assert (tmp_path / "quickbooks_credit_memos.csv").read_text() == ",".join(
         exporters.QBO_CREDIT_MEMO_HEADER) + "\n"
     assert manifest["grand_total"] == "0.00" and manifest["first_invoice_number"] is None
 
 
 def test_prepaid_report(tmp_path):
-    path = exporters.write_prepaid_report(tmp_path / "reports" / "prepaid_2026-05.csv", [
+    path = write_prepaid_report(tmp_path / "reports" / "prepaid_2026-05.csv", [
         {"period": "2026-05", "customer_id": "D", "block_id": "PB-D1", "hours_taken": D("2"),
          "hours_left": D("3.00"), "invoice_number": None},
         {"period": "2026-05", "customer_id": "A", "block_id": "PB-A2", "hours_taken": D("1.25"),

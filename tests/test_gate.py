@@ -10,8 +10,16 @@ from decimal import Decimal as D
 import duckdb
 import pandas as pd
 import pytest
+from helpers import (
+    GateInputs,
+    add_calendar_month,
+    add_gate_models,
+    add_line_types,
+    gate_frames,
+    price_in_force,
+    run_gate,
+)
 from support_billing.billing import gate, gate_sql
-from support_billing.billing.gate import GateInputs, price_in_force, run_gate
 
 PRICE_BOOK = [
     {"price_key": k, "effective_from": date(2000, 1, 1), "value": D(v)}
@@ -192,7 +200,8 @@ def test_price_in_force_takes_the_latest_row_on_or_before_the_day():
 
 
 # ---------------------------------------------------------------- the warehouse entry point
-# The tables gate.run_gate_on reads, with the warehouse's column types (dbt models).
+# The tables gate.run_gate_on reads, with the warehouse's column types (dbt models); the
+# prices in force come from int_calendar_months, the line types from their seed.
 WAREHOUSE_DDL = """
 create table main.invoices (
     period varchar, invoice_number varchar, document_type varchar, customer_id varchar,
@@ -229,6 +238,9 @@ def warehouse(inp: GateInputs):
         for k in range(n):
             con.execute("insert into main.fct_incidents values (?, ?, ?, 'overage', 'upfront', ?)",
                         [f"T-{c}{k}", c, inp.period, inp.period])
+    add_line_types(con)
+    add_calendar_month(con, inp.period, inp.price_book)
+    add_gate_models(con)
     return con
 
 
@@ -249,7 +261,10 @@ def gate_inputs(con, period: str) -> GateInputs:
     known = {r[0] for r in con.execute(
         "select customer_id from main.stg_exports__customers").fetchall()}
     price_book = rows("select price_key, effective_from, value from main.price_book")
-    ledger = dict(con.execute(gate_sql.UPFRONT_LEDGER_SQL, {"period": period}).fetchall())
+    ledger = dict(con.execute(
+        "select customer_id, count(*) from main.fct_incidents where coverage = 'overage'"
+        " and overage_treatment = 'upfront' and coalesce(charged_period, period) = ?"
+        " group by customer_id", [period]).fetchall())
     return GateInputs(period, invoices, lines, known, price_book, ledger)
 
 
@@ -266,7 +281,7 @@ def test_the_warehouse_and_the_dict_entry_points_agree():
     assert from_warehouse.report == run_gate(good()).report
     assert from_warehouse.report == run_gate(gate_inputs(con, "2026-05")).report
     assert from_warehouse.report["counts"] == {"invoices": 3, "invoice_lines": 7}
-    loaded, built = gate_sql.loaded_frames(good()), gate_sql.warehouse_frames(con, "2026-05")
+    loaded, built = gate_frames(good()), gate_sql.warehouse_frames(con, "2026-05")
     for name in gate.SUITES:  # the warehouse's rows come in number order, the dicts as listed
         label = built[name][1]
         pd.testing.assert_frame_equal(
@@ -408,11 +423,11 @@ def test_each_check_fails_on_a_seeded_defect_through_both_entry_points(tamper, e
     assert failing_rows(from_warehouse) == failing_rows(from_dicts)
 
 
-# Defects that the warehouse's types cannot hold: its month is read by period, and its
-# DECIMAL(18, 2) columns round a third decimal (half away from zero) on the way in.
+# Defects that the warehouse's types cannot hold: its DECIMAL(18, 2) columns round a third
+# decimal (half away from zero) on the way in. Hand-made rows hold them as exact text.
 UNREPRESENTABLE = [
     (lambda i: i.invoices[1].update(period="2026-04"),
-     [INV_ + "invoices belong to the period (1 rows)"],
+     [BELONGS + " (2 rows)", CUSTOMER + " (2 rows)"],
      [BELONGS + " (2 rows)", CUSTOMER + " (2 rows)"]),
     (lambda i: i.invoices[0].update(total=D("477.504")),
      [INV_ + "invoice totals have 2 decimals (1 rows)", TOTAL], []),
@@ -432,9 +447,21 @@ def test_defects_only_hand_made_rows_can_hold(tamper, from_dicts, from_warehouse
     assert gate.run_gate_on(warehouse(inp), "2026-05").failed_checks == from_warehouse
 
 
+OTHER_PERIOD = [INV_ + "invoices belong to the period (1 rows)"]
+
+
+def test_a_document_of_another_period_fails():
+    """The gate reads the month by period, so a document of another month reaches the
+    suite only in a frame: the check stays as the suite's guard (R14)."""
+    frames = gate_frames(good())
+    frames["invoices"][0].loc[1, "period"] = "2026-04"
+    assert gate._result("2026-05", frames, None).failed_checks == OTHER_PERIOD
+
+
 def test_every_check_has_a_seeded_defect():
     named = {f.split(": ", 1)[1].split(" (")[0]
-             for _, expected, *_ in SEEDED + UNREPRESENTABLE for f in expected}
+             for _, expected, *_ in SEEDED + UNREPRESENTABLE + [(None, OTHER_PERIOD)]
+             for f in expected}
     checks = {e["meta"]["check"].split(" (")[0] for name in gate.SUITES
               for e in gate.load_suite_dict(name, "2026-05")["expectations"]}
     assert len(checks) == 35 and checks <= named

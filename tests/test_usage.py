@@ -220,4 +220,6 @@ def test_usage_without_a_warehouse_is_one_clear_error(home: Path):
     ],
 )
 def test_projected_exhaustion(today, allotment, covered, overage, last, expected):
-    assert projected_exhaustion(today.year, today, allotment, covered, overage, last) == expected
+    remaining = max(0, allotment - covered)  # R11, as customer_usage_on gives it
+    assert projected_exhaustion(today.year, today, allotment, remaining, covered + overage,
+                                last) == expected

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import write_export
 from support_billing.cli import app
 from support_billing.exports import writers as exporters
 from support_billing.exports.verify import verify_folder
@@ -29,7 +30,7 @@ def folder(tmp_path) -> Path:
              for ln in lines]
     out = tmp_path / "2026-05"
     out.mkdir()
-    exporters.write_export(out, "2026-05", [*INVOICES, *invoices], [*LINES, *lines], GATE,
+    write_export(out, "2026-05", [*INVOICES, *invoices], [*LINES, *lines], GATE,
                            SPLIT)
     return out
 

@@ -1,11 +1,14 @@
 {#
-  R8 + R10 + R11 read on one day: `customer_usage_on(year, today)`, a DuckDB table macro
-  that readers (usage, the year-end refresh) call with the day they stand on. dbt creates it
-  after every build (on-run-end), so it is defined here once, beside the models it reads.
+  R8 + R10 + R11 read on one day: `customer_usage_on(year, today[, through := day])`, a
+  DuckDB table macro that readers (usage, the year-end refresh, the year statement, the
+  analysis helpers) call with the day they stand on. dbt creates it after every build
+  (on-run-end), so it is defined here once, beside the models it reads.
 
   - as_of: Dec 31 for a past year, `today` for the current year, Jan 1 for a future year.
   - allotment: the R8 allotment available on as_of (the latest step on or before it).
-  - covered / overage: the year's billable incidents in the R10 ledger.
+  - covered / overage: the year's billable incidents in the R10 ledger, those opened up to
+    `through` when given (the year so far of a statement, a forecast made on a day), else
+    all of them.
   - remaining: allotment - covered, never below 0 (`remaining_allotment`, R11).
   - expired: the remaining allotment of a year that has ended (R11), else null.
   - listed: the customer has a subscription active in the year, an allotment or an incident.
@@ -18,7 +21,7 @@
 
 {% macro create_customer_usage_on() %}
     {% set sql %}
-create or replace macro {{ target.schema }}.customer_usage_on(usage_year, today) as table
+create or replace macro {{ target.schema }}.customer_usage_on(usage_year, today, through := null) as table
 with bounds as (
     select
         make_date(usage_year, 1, 1) as jan1,
@@ -57,7 +60,7 @@ incidents as (
         count(*) filter (where coverage = 'overage') as overage,
         max(period) filter (where coverage = 'covered') as last_covered_period
     from {{ target.schema }}.fct_incidents
-    where year = usage_year
+    where year = usage_year and (through is null or incident_date <= through)
     group by customer_id
 )
 

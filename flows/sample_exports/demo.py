@@ -10,8 +10,7 @@
 3. Prints the rejected rows, and where the files are: the inbox, the export folder and
    its invoice count.
 
-While the billing flow is not available (its placeholder), the demo only ingests the
-inbox (``ingest.cli_ingest``) and says so. Both are imported lazily.
+The billing flow is imported lazily.
 """
 
 from __future__ import annotations
@@ -45,10 +44,6 @@ def demo_period(today: dt.date, year: int = DEMO_YEAR) -> tuple[str, bool]:
     if prev.year < year:
         return f"{year}-01", True
     return f"{prev.year}-{prev.month:02d}", False
-
-
-def _is_placeholder(module) -> bool:
-    return (module.__doc__ or "").startswith("Placeholder")
 
 
 def place_sample_data(home: Path, customers: int, seed: int) -> tuple[list[str], list[str]]:
@@ -122,18 +117,6 @@ def cli_demo(home: Path, customers: int = 25, seed: int = 7) -> int:
 
     from support_billing.billing import flow as billing
     period, preview = demo_period(today_mountain())
-    if _is_placeholder(billing):
-        from support_billing.ingest import flow as ingest
-        print("note: the billing flow is not available yet; running only the ingest.")
-        if _is_placeholder(ingest):
-            print("error: the ingest is not available yet either; nothing loaded",
-                  file=sys.stderr)
-            return 1
-        rc = ingest.cli_ingest(home, [])
-        show_rejections(home)
-        print(f"ingest exit status {rc}; warehouse: {home / 'warehouse.duckdb'}")
-        return rc
-
     print(f"billing {period}{' (preview)' if preview else ''} ...")
     rc = billing.cli_bill(home, period, preview)
     folder = home / "exports" / period

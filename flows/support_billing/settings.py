@@ -21,7 +21,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
 
 FILE_NAME = "settings.toml"
 ENV_PREFIX = "SUPPORT_BILLING_"
@@ -81,31 +89,21 @@ class Billing(_Section):
     payment_terms_label: Annotated[str, AfterValidator(_terms_label)] = "Net {days}"
 
 
-class Items(_Section):
-    """The item (product/service) name per line type (R7, R12, R13, R15)."""
+def _line_type_fields(default_of) -> dict:
+    """One text field per line type of the ``line_types`` seed (R14), in its order: the
+    seed is where the line types are defined; ``default_of(row)`` is the field's default."""
+    from support_billing.storage.dbt_runner import read_seed
 
-    support_subscription: SafeText = "Support subscription"
-    additional_incident_subscription: SafeText = "Additional incidents (subscription)"
-    additional_incident_upfront: SafeText = "Additional incidents (up front)"
-    implementation_hours: SafeText = "Implementation hours"
-    training_hours: SafeText = "Training hours"
-    custom_development_hours: SafeText = "Custom development hours"
-    prepaid_hours_deduction: SafeText = "Prepaid hours"
-    prior_period_adjustment: SafeText = "Prior period adjustment"
+    return {row["line_type"]: (SafeText, default_of(row)) for row in read_seed("line_types")}
 
 
-class XeroItems(_Section):
-    """Xero inventory item codes per line type; blank writes no item (an unknown code
-    would make Xero refuse the import)."""
-
-    support_subscription: SafeText = ""
-    additional_incident_subscription: SafeText = ""
-    additional_incident_upfront: SafeText = ""
-    implementation_hours: SafeText = ""
-    training_hours: SafeText = ""
-    custom_development_hours: SafeText = ""
-    prepaid_hours_deduction: SafeText = ""
-    prior_period_adjustment: SafeText = ""
+# The item (product/service) name per line type (R7, R12, R13, R15); the default is the
+# seed's ``accounting_item``.
+Items = create_model("Items", __base__=_Section,
+                     **_line_type_fields(lambda row: row["accounting_item"]))
+# Xero inventory item codes per line type; blank writes no item (an unknown code would
+# make Xero refuse the import).
+XeroItems = create_model("XeroItems", __base__=_Section, **_line_type_fields(lambda row: ""))
 
 
 class QuickBooks(_Section):

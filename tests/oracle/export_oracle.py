@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from helpers import ACCOUNTING_ITEMS, WHOLE_QUANTITY_TYPES
 from support_billing.exports.writers import (
     INVOICES_HEADER,
     LINES_HEADER,
     PREPAID_HEADER,
     QBO_CREDIT_MEMO_HEADER,
     QBO_INVOICE_HEADER,
-    WHOLE_QUANTITY_TYPES,
     XERO_CREDIT_NOTE_HEADER,
     XERO_INVOICE_HEADER,
     ExportConfig,
@@ -187,7 +187,8 @@ def accounting_line(line: dict, config: ExportConfig, sign: int = 1) -> Accounti
         desc = (f"{desc} (prorated: {quantity(line['line_type'], q)} x {money(p)} = "
                 f"{money(full)} for the full month; billed {money(a)})")
     return AccountingLine(
-        item=config.items.get(line["line_type"], line["line_type"]),
+        item=(config.items[line["line_type"]] if line["line_type"] in config.items
+              else ACCOUNTING_ITEMS.get(line["line_type"], line["line_type"])),
         description=desc,
         quantity=qty,
         rate=money(sign * rate),

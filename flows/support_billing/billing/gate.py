@@ -1,14 +1,14 @@
 """The quality gate: Great Expectations 1.x suites over the month's invoices and lines.
 
-The suites are JSON files in ``expectations/`` (reviewed like code). They run in an
-ephemeral GX context against pandas DataFrames computed in DuckDB (``gate_sql.py``): checks
-that span rows or tables (gaps in numbering, totals = sum of lines, prices in force, the
-incident-ledger reconciliation) are plain columns (``expected_*``, ``*_minus_*``, booleans)
-that the suites then expect to be equal / 0 / true. GX does not raise on failed
+The suites are JSON files in ``expectations/`` (reviewed like code). They run against
+pandas DataFrames holding one period of the dbt check models (``dbt_project/models/gate``,
+read by ``gate_sql.py``): checks that span rows or tables (gaps in numbering, totals = sum
+of lines, prices in force, the incident-ledger reconciliation) are plain columns
+(``expected_*``, ``*_minus_*``, booleans) that the suites then expect to be equal / 0 /
+true. GX does not raise on failed
 expectations: the gate acts on ``success``.
 
-Two entry points share that SQL: ``run_gate_on(con, period)`` reads the warehouse (the
-billing flow), ``run_gate(GateInputs)`` hand-made rows (tests).
+``run_gate_on(con, period)`` validates the month as built in the warehouse.
 
 The period reaches the suites as expectation suite parameters (``suite_parameters``:
 ``{"$PARAMETER": "period_values"}`` etc. in an expectation's kwargs), supplied at each
@@ -21,30 +21,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from dataclasses import dataclass
 from pathlib import Path
 
 from support_billing import periods
 from support_billing.billing import gate_sql
-from support_billing.exports.writers import dec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SUITES = ("invoices", "invoice_lines", "incident_reconciliation")
-
-
-@dataclass
-class GateInputs:
-    """Hand-made rows for ``run_gate``: plain dicts shaped like the warehouse's rows."""
-
-    period: str
-    invoices: list[dict]                        # main.invoices columns
-    lines: list[dict]                           # main.invoice_lines columns
-    known_customers: set[str]
-    price_book: list[dict]                      # price_key, effective_from, value
-    upfront_ledger: dict[str, int] = field(default_factory=dict)  # customer -> incidents
 
 
 @dataclass
@@ -58,18 +43,6 @@ class GateResult:
     def summary(self) -> dict:
         """What goes into manifest.json: suite names and the result."""
         return {"suites": list(self.suites), "success": self.success}
-
-
-def price_in_force(price_book: list[dict], key: str, on: date) -> Decimal | None:
-    """The latest row of ``key`` with effective_from on or before ``on`` (section 2); the
-    gate's SQL (``gate_sql.PRICES``) applies the same rule."""
-    best = None
-    for row in price_book:
-        eff = row["effective_from"]
-        eff = date.fromisoformat(str(eff)[:10]) if not isinstance(eff, date) else eff
-        if row["price_key"] == key and eff <= on and (best is None or eff > best[0]):
-            best = (eff, dec(row["value"]))
-    return None if best is None else best[1]
 
 
 # ---------------------------------------------------------------- suites
@@ -249,12 +222,6 @@ def run_gate_on(con, period: str, directory: Path | None = None,
                    store)
 
 
-def run_gate(inp: GateInputs, directory: Path | None = None) -> GateResult:
-    """Validate hand-made rows (loaded into an in-memory DuckDB first, then the same SQL as
-    ``run_gate_on``); never raises on failed checks."""
-    return _result(inp.period, gate_sql.loaded_frames(inp), directory)
-
-
 # ---------------------------------------------------------------- reports
 def render_markdown(report: dict) -> str:
     lines = [f"# Quality report {report['period']}", ""]
@@ -314,7 +281,7 @@ def write_reports(report: dict, reports_dir: Path, period: str) -> tuple[Path, P
 
 
 __all__ = [
-    "EXPECTATIONS_DIR", "GateInputs", "GateResult", "SUITES", "load_suite_dict", "preload",
-    "price_in_force", "run_gate", "run_gate_on", "render_markdown", "suite_parameters",
+    "EXPECTATIONS_DIR", "GateResult", "SUITES", "load_suite_dict", "preload",
+    "run_gate_on", "render_markdown", "suite_parameters",
     "write_reports",
 ]

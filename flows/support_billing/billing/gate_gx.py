@@ -6,7 +6,7 @@ validation definitions, checkpoints and every validation result (``HOME/gx/uncom
 validations/``), and a Data Docs site is built under ``HOME/reports/gx/`` (site
 ``billing``), for a preview under ``HOME/reports/_preview/gx/`` (site ``billing_preview``,
 run named ``YYYY-MM-preview``): a preview writes nothing outside ``_preview``. ``home``
-None (``gate.run_gate``, hand-made rows in tests): an ephemeral context, nothing written.
+None (tests): an ephemeral context, nothing written.
 
 One checkpoint per suite: each suite validates its own DataFrame, and a checkpoint hands
 the same ``batch_parameters`` (the ``dataframe``) to all its validation definitions. The

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 
-from support_billing.billing.gate_sql import HOUR_LINE_TYPES
 from support_billing.exports import render_sql as export_sql
 from support_billing.reporting.rejected import WAITING_SQL
 
@@ -87,7 +86,9 @@ select
     (select {export_sql.money('sum(total)')} from main.invoices
      where period = $period) as total_billed,
     (select {export_sql.money('sum(quantity)')} from main.invoice_lines
-     where period = $period and list_contains($hour_types, line_type)) as hours_billed
+     where period = $period
+       and line_type in (select line_type from main.line_types where billed_hours))
+        as hours_billed
 """
 
 
@@ -100,7 +101,7 @@ def month_stats(con, period: str) -> dict:
             return default
 
     invoices, credit_notes, total, hours = con.execute(
-        MONTH_FIGURES_SQL, {"period": period, "hour_types": list(HOUR_LINE_TYPES)}).fetchone()
+        MONTH_FIGURES_SQL, {"period": period}).fetchone()
     return {
         "invoices": int(invoices),
         "credit_notes": int(credit_notes),

@@ -6,26 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_ITEMS = {
-    "support_subscription": "Support subscription",
-    "additional_incident_subscription": "Additional incidents (subscription)",
-    "additional_incident_upfront": "Additional incidents (up front)",
-    "implementation_hours": "Implementation hours",
-    "training_hours": "Training hours",
-    "custom_development_hours": "Custom development hours",
-    "prepaid_hours_deduction": "Prepaid hours",
-    "prior_period_adjustment": "Prior period adjustment",
-}
+
+def seed_items() -> dict[str, str]:
+    """The default item name of each line type: the ``line_types`` seed's
+    ``accounting_item`` (section 8)."""
+    from support_billing.storage.dbt_runner import read_seed
+
+    return {row["line_type"]: row["accounting_item"] for row in read_seed("line_types")}
 
 
 @dataclass(frozen=True)
 class ExportConfig:
     """The accounting profiles (section 8), from ``settings.load_settings``. ``items`` are
-    QuickBooks' item names, ``xero_items`` Xero's item codes (blank: none written)."""
+    QuickBooks' item names (by default, and for a line type not named, the ``line_types``
+    seed's ``accounting_item``), ``xero_items`` Xero's item codes (none: none written)."""
 
     xero_account_code: str = "400"
     xero_tax_type: str = "Tax Exempt"
-    items: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ITEMS))
+    items: dict[str, str] = field(default_factory=lambda: seed_items())
     xero_items: dict[str, str] = field(default_factory=dict)
     quickbooks: bool = True
     xero: bool = True

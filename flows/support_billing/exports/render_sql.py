@@ -1,6 +1,5 @@
-"""The export files rendered in DuckDB SQL (SPEC section 5, R2, R14): one implementation
-for both entry points of ``exporters.py`` (the warehouse's ``main.*`` tables of a period,
-or plain rows loaded into an in-memory DuckDB with the same shapes).
+"""The export files rendered in DuckDB SQL (SPEC section 5, R2, R14) from the warehouse's
+``main.*`` tables of a period, the line types read from the ``main.line_types`` seed.
 
 Every file's fields come out of SQL already formatted as text; ``exporters.py`` only turns
 them into CSV bytes. Money is DECIMAL all the way (never DOUBLE): a DECIMAL cast to
@@ -12,11 +11,6 @@ ROUND_HALF_UP (R2).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-WHOLE_QUANTITY_SQL = (
-    "'support_subscription', 'additional_incident_subscription', "
-    "'additional_incident_upfront', 'prior_period_adjustment'"
-)
 
 
 # ---------------------------------------------------------------- formatting fragments
@@ -31,18 +25,19 @@ def dated(expr: str, system: str) -> str:
     return f"strftime({expr}, ${system}_date)"
 
 
-# Incidents (and adjustments) as whole numbers, hours with 2 decimals (section 5); a
-# fractional incident quantity is an error, not a rounding.
+# Incidents (and adjustments) as whole numbers, hours with 2 decimals (section 5): the
+# seed's quantity_unit of the line type; a fractional incident quantity is an error, not a
+# rounding.
 QUANTITY_TEXT = f"""
     case
-        when line_type in ({WHOLE_QUANTITY_SQL}) then
+        when line_kind.quantity_unit = 'incidents' then
             case
-                when coalesce(quantity, 0) = trunc(coalesce(quantity, 0))
-                    then cast(cast(coalesce(quantity, 0) as bigint) as varchar)
-                else error(line_type || ' quantity ' || cast(quantity as varchar)
-                           || ' is not a whole number')
+                when coalesce(month_lines.quantity, 0) = trunc(coalesce(month_lines.quantity, 0))
+                    then cast(cast(coalesce(month_lines.quantity, 0) as bigint) as varchar)
+                else error(month_lines.line_type || ' quantity '
+                           || cast(month_lines.quantity as varchar) || ' is not a whole number')
             end
-        else {money('quantity')}
+        else {money('month_lines.quantity')}
     end"""
 
 
@@ -67,45 +62,13 @@ def warehouse_source(period: str) -> Source:
     )
 
 
-# Plain rows loaded by ``exporters.load_rows`` into an in-memory database: every row given
-# is exported (no period filter), as the dict entry points always did.
-ROWS_SOURCE = Source(
-    invoices="select * from export_invoices",
-    lines="select * from export_invoice_lines",
-    deductions="select * from export_prepaid_deductions",
-    params={},
-)
-
-# The shapes of main.invoices, main.invoice_lines and main.prepaid_deductions.
-ROW_TABLES = {
-    "export_invoices": (
-        ("period", "varchar"), ("invoice_number", "varchar"), ("document_type", "varchar"),
-        ("customer_id", "varchar"), ("customer_name", "varchar"),
-        ("accounting_ref", "varchar"), ("email", "varchar"), ("invoice_date", "date"),
-        ("due_date", "date"), ("currency", "varchar"), ("total", "decimal(18, 2)"),
-        ("line_count", "integer"),
-    ),
-    "export_invoice_lines": (
-        ("period", "varchar"), ("invoice_number", "varchar"), ("document_type", "varchar"),
-        ("customer_id", "varchar"), ("line_number", "integer"), ("line_type", "varchar"),
-        ("description", "varchar"), ("quantity", "decimal(18, 2)"),
-        ("unit_price", "decimal(18, 2)"), ("amount", "decimal(18, 2)"),
-        ("source_ref", "varchar"), ("rule", "varchar"), ("adjusts_period", "varchar"),
-        ("adjusts_line_type", "varchar"),
-    ),
-    "export_prepaid_deductions": (
-        ("period", "varchar"), ("customer_id", "varchar"), ("block_id", "varchar"),
-        ("hours_taken", "decimal(18, 2)"), ("hours_left", "decimal(18, 2)"),
-        ("invoice_number", "varchar"),
-    ),
-}
-
 
 # ---------------------------------------------------------------- the month, prepared
 def export_prelude(source: Source) -> str:
     """CTEs shared by the files and the manifest. Parameters: the source's, plus
-    ``$item_types``/``$item_names`` (QuickBooks items), ``$xero_item_names`` (Xero item
-    codes, same order), ``$account_code``, ``$tax_type`` (Xero), ``$qbo_tax_type``,
+    ``$item_types``/``$item_names`` (QuickBooks items),
+    ``$xero_item_types``/``$xero_item_names`` (Xero item codes), ``$account_code``,
+    ``$tax_type`` (Xero), ``$qbo_tax_type``,
     ``$terms_label`` and the date patterns (``exporters._config_params``)."""
     return f"""
 with month_invoices as ({source.invoices}),
@@ -118,19 +81,23 @@ docs as (
     from month_invoices
 ),
 lines as (
-    select *, {QUANTITY_TEXT} as quantity_text
+    select month_lines.*, {QUANTITY_TEXT} as quantity_text,
+           line_kind.accounting_item as default_item
     from month_lines
+    left join main.line_types as line_kind on line_kind.line_type = month_lines.line_type
 ),
 -- one accounting-system line per non-zero line of a document (section 5: zero-amount
 -- lines are left out of the accounting files)
 accounting as (
     select d.document_type, d.invoice_number, d.accounting_ref, d.email, d.period,
            d.invoice_date, d.due_date, d.currency_text, l.line_number,
+           -- the settings' item name, else the seed's (section 8)
            coalesce(list_element(cast($item_names as varchar[]),
                                  list_position(cast($item_types as varchar[]), l.line_type)),
-                    l.line_type) as item,
+                    l.default_item, l.line_type) as item,
            coalesce(list_element(cast($xero_item_names as varchar[]),
-                                 list_position(cast($item_types as varchar[]), l.line_type)),
+                                 list_position(cast($xero_item_types as varchar[]),
+                                               l.line_type)),
                     '') as xero_item,
            -- the period the line bills: an R15 adjustment's own month, else the invoice's
            -- (QuickBooks service date, section 8)

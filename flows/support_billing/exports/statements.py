@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from support_billing.exports import statements_sql
-from support_billing.exports.writers import money, quantity
+from support_billing.exports.writers import dec, money
 
 STATEMENTS_DIR = "statements"
 
@@ -31,8 +31,25 @@ def _environment():
                       autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["money"] = money  # formatting only: 2 decimals (section 5)
-    env.filters["quantity"] = lambda value, line_type: quantity(line_type, value)
+    env.filters["quantity"] = quantity
     return env
+
+
+def quantity(value, unit: str | None) -> str:
+    """A line's quantity as section 5 writes it: whole incidents (a fraction is an error,
+    not a rounding), hours with 2 decimals; ``unit`` is the line type's ``quantity_unit``
+    (the line_types seed, ``quantity_units``)."""
+    q = dec(value)
+    if unit == "incidents":
+        if q != q.to_integral_value():
+            raise ValueError(f"incident quantity {q} is not a whole number")
+        return str(int(q))
+    return money(q)
+
+
+def quantity_units(con) -> dict[str, str]:
+    """Each line type's quantity unit, from the ``line_types`` seed (section 5)."""
+    return dict(con.execute("select line_type, quantity_unit from main.line_types").fetchall())
 
 
 def _rows(con, sql: str, params: dict) -> list[dict]:
@@ -42,9 +59,11 @@ def _rows(con, sql: str, params: dict) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _context(mode: str, title: str, doc: dict, parts: dict, through=None) -> dict:
+def _context(mode: str, title: str, doc: dict, parts: dict, units: dict,
+             through=None) -> dict:
     tickets = parts.get("tickets", [])
     return {
+        "quantity_units": units,
         "mode": mode,
         "title": title,
         "doc": doc,
@@ -67,11 +86,12 @@ def document_contexts(con, period: str) -> list[dict]:
         if name != "documents":
             for row in rows:
                 grouped[row["invoice_number"]][name].append(row)
+    units = quantity_units(con)
     out = []
     for doc in data["documents"]:
         kind = "credit note" if doc["document_type"] == "credit_note" else "invoice"
         title = f"Statement for {kind} {doc['invoice_number']}"
-        out.append(_context("document", title, doc, grouped[doc["invoice_number"]]))
+        out.append(_context("document", title, doc, grouped[doc["invoice_number"]], units))
     return out
 
 
@@ -82,7 +102,7 @@ def year_context(con, customer: str, year: int, through: date) -> dict | None:
     if not data["documents"]:
         return None
     return _context("year", f"Statement for {year} so far", data["documents"][0], data,
-                    through)
+                    quantity_units(con), through)
 
 
 def render_html(context: dict) -> str:

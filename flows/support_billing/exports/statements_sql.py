@@ -111,35 +111,27 @@ GATE_FRAMES = {
 
 # ---------------------------------------------------------------- the year so far (CLI)
 YEAR_QUERIES = {
+    # R8 allotment on the day and R11 remaining, incidents up to $through: the dbt table
+    # macro customer_usage_on (dbt_project/macros/usage_on.sql), their one definition
     "documents": """
-        select *, cast(greatest(0, allotment - covered_to_date) as integer) as remaining
-        from (
         select
-            c.customer_id, c.customer_name, c.overage_policy,
+            u.customer_id, u.customer_name, u.overage_policy,
             w.sentence as policy_sentence,
             cast($year as integer) as year,
             make_date(cast($year as integer), 12, 31) as expires_on,
-            cast(coalesce((select max(allotment) from main.allotment_steps as s
-                 where s.customer_id = c.customer_id and s.year = $year
-                   and s.available_from <= $through), 0) as integer) as allotment,
-            cast((select count(*) from main.fct_incidents as i
-                 where i.customer_id = c.customer_id and i.year = $year
-                   and i.incident_date <= $through and i.coverage = 'covered')
-                 as integer) as covered_to_date,
-            cast((select count(*) from main.fct_incidents as i
-                 where i.customer_id = c.customer_id and i.year = $year
-                   and i.incident_date <= $through and i.coverage = 'overage')
-                 as integer) as overage_to_date,
+            u.allotment,
+            u.covered as covered_to_date,
+            u.overage as overage_to_date,
             (select cast(coalesce(sum(total), 0) as decimal(18, 2))
                  from billing.finalized_invoices as f
-                 where f.customer_id = c.customer_id
+                 where f.customer_id = u.customer_id
                    and f.period like cast($year as varchar) || '-%') as invoiced_to_date,
             (select strftime(timezone('America/Denver', t), '%Y-%m-%d %H:%M')
-                 from (""" + DATA_TIME_SQL + """)) as data_as_of
-        from main.stg_exports__customers as c
-        left join main.plain_reasons as w on w.kind = 'policy' and w.code = c.overage_policy
-        where c.customer_id = $customer
-        )
+                 from (""" + DATA_TIME_SQL + """)) as data_as_of,
+            u.remaining
+        from main.customer_usage_on(cast($year as integer), $through, through := $through) as u
+        left join main.plain_reasons as w on w.kind = 'policy' and w.code = u.overage_policy
+        where u.customer_id = $customer
     """,
     "steps": """
         select available_from, module_allotment, extra_incidents, allotment

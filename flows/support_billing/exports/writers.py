@@ -6,12 +6,9 @@ its system's limit into parts (``export_profiles.py``), hashes and writes them a
 manifest. Every file is UTF-8, ``\\n`` line endings, sorted, with no run timestamps
 inside, so the same inputs give byte-identical files.
 
-Two entry points share that SQL:
-- ``write_export_from(con, folder, period, gate)`` reads ``main.invoices`` and
-  ``main.invoice_lines`` of the period in the warehouse (the billing flow);
-- ``write_export(folder, period, invoices, lines, gate)`` takes plain rows (dicts shaped
-  like those tables), loads them into an in-memory DuckDB and runs the same SQL.
-Likewise ``write_prepaid_report_from`` / ``write_prepaid_report``.
+``write_export_from(con, folder, period, gate)`` reads ``main.invoices`` and
+``main.invoice_lines`` of the period in the warehouse (the billing flow), and
+``write_prepaid_report_from`` ``main.prepaid_deductions``.
 
 Files in ``exports/YYYY-MM/``:
 - ``invoices.csv``, ``invoice_lines.csv``: the documents and lines as computed (R14).
@@ -29,36 +26,15 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
 
 from support_billing.exports import render_sql as export_sql
-from support_billing.exports.profiles import DEFAULT_ITEMS, ExportConfig, part_name, split_parts
+from support_billing.exports.profiles import ExportConfig, part_name, split_parts
 
 CENT = Decimal("0.01")
-
-LINE_TYPE_ORDER = (
-    "support_subscription",
-    "additional_incident_subscription",
-    "additional_incident_upfront",
-    "implementation_hours",
-    "training_hours",
-    "custom_development_hours",
-    "prepaid_hours_deduction",
-    "prior_period_adjustment",
-)
-# Quantities written as whole numbers (incidents) vs hours with 2 decimals (section 5).
-WHOLE_QUANTITY_TYPES = frozenset(
-    {
-        "support_subscription",
-        "additional_incident_subscription",
-        "additional_incident_upfront",
-        "prior_period_adjustment",
-    }
-)
 
 INVOICES_HEADER = [
     "invoice_number", "document_type", "customer_id", "customer_name", "accounting_ref",
@@ -118,30 +94,6 @@ def money(value) -> str:
     if q == 0:
         q = Decimal("0.00")
     return f"{q:.2f}"
-
-
-def quantity(line_type: str, value) -> str:
-    """Incidents (and adjustments) whole, hours with 2 decimals (section 5)."""
-    q = dec(value)
-    if line_type in WHOLE_QUANTITY_TYPES:
-        if q != q.to_integral_value():
-            raise ValueError(f"{line_type} quantity {q} is not a whole number")
-        return str(int(q))
-    return money(q)
-
-
-def _as_date(d) -> date:
-    return date.fromisoformat(d[:10]) if isinstance(d, str) else d
-
-
-def us_date(d) -> str:
-    d = _as_date(d)
-    return f"{d.month:02d}/{d.day:02d}/{d.year:04d}"
-
-
-def uk_date(d) -> str:
-    d = _as_date(d)
-    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
 
 # ---------------------------------------------------------------- writing
@@ -208,9 +160,10 @@ def _config_params(config: ExportConfig) -> dict:
     from support_billing.settings import DATE_FORMATS
 
     return {
-        "item_types": list(DEFAULT_ITEMS),
-        "item_names": [config.items.get(t, t) for t in DEFAULT_ITEMS],
-        "xero_item_names": [config.xero_items.get(t, "") for t in DEFAULT_ITEMS],
+        "item_types": list(config.items),
+        "item_names": list(config.items.values()),
+        "xero_item_types": list(config.xero_items),
+        "xero_item_names": list(config.xero_items.values()),
         "account_code": config.xero_account_code,
         "tax_type": config.xero_tax_type,
         "qbo_tax_type": config.quickbooks_tax_type,
@@ -278,31 +231,6 @@ def _export(con, source: export_sql.Source, folder: Path, period: str, gate: dic
     return manifest
 
 
-def load_rows(con, invoices=(), lines=(), deductions=()) -> None:
-    """Plain rows (dicts) into in-memory tables shaped like main.invoices,
-    main.invoice_lines and main.prepaid_deductions (``export_sql.ROW_TABLES``). Money goes
-    in as exact decimal text, never through DOUBLE; a missing key is NULL."""
-    for (table, columns), rows in zip(export_sql.ROW_TABLES.items(),
-                                      (invoices, lines, deductions), strict=True):
-        con.execute(f"create or replace table {table} ("
-                    + ", ".join(f"{name} {sql_type}" for name, sql_type in columns) + ")")
-        values = [[_cell(row.get(name), sql_type) for name, sql_type in columns]
-                  for row in rows]
-        if values:
-            con.executemany(f"insert into {table} values ({', '.join('?' * len(columns))})",
-                            values)
-
-
-def _cell(value, sql_type: str):
-    if value is None:
-        return None
-    if sql_type.startswith("decimal"):
-        return str(dec(value))
-    if sql_type == "date" and isinstance(value, str):
-        return value[:10]
-    return value
-
-
 # ---------------------------------------------------------------- the export folder
 def write_export_from(con, folder: Path, period: str, gate: dict,
                       config: ExportConfig | None = None, statements: bool = False) -> dict:
@@ -312,20 +240,6 @@ def write_export_from(con, folder: Path, period: str, gate: dict,
     ``statements/<invoice_number>.html`` from the stmt_* models (``statements.py``)."""
     return _export(con, export_sql.warehouse_source(period), folder, period, gate, config,
                    statements)
-
-
-def write_export(
-    folder: Path,
-    period: str,
-    invoices: list[dict],
-    lines: list[dict],
-    gate: dict,
-    config: ExportConfig | None = None,
-) -> dict:
-    """``write_export_from`` over plain rows: every row given is exported."""
-    with duckdb.connect(":memory:") as con:
-        load_rows(con, invoices, lines)
-        return _export(con, export_sql.ROWS_SOURCE, folder, period, gate, config)
 
 
 def _write_prepaid(con, source: export_sql.Source, path: Path) -> Path:
@@ -345,13 +259,6 @@ def _write_prepaid(con, source: export_sql.Source, path: Path) -> Path:
 def write_prepaid_report_from(con, path: Path, period: str) -> Path:
     """The prepaid report of ``period`` from ``main.prepaid_deductions``."""
     return _write_prepaid(con, export_sql.warehouse_source(period), path)
-
-
-def write_prepaid_report(path: Path, deductions: list[dict]) -> Path:
-    """The prepaid report of plain rows shaped like main.prepaid_deductions."""
-    with duckdb.connect(":memory:") as con:
-        load_rows(con, deductions=deductions)
-        return _write_prepaid(con, export_sql.ROWS_SOURCE, path)
 
 
 def folders_match(a: Path, b: Path) -> list[str]:

@@ -183,10 +183,11 @@ def expiring_forecast(home, year, as_of: date | str | None = None) -> pd.DataFra
 
     ``as_of`` (default: today in America/Denver, kept within the year) is the day the
     forecast is made. ``remaining_now`` = allotment available on Dec 31 minus incidents
-    covered up to ``as_of``. The customer's pace (billable incidents per day since Jan 1)
-    projects the incidents still to come; ``projected_expiring`` = remaining_now minus that
-    projection, never below 0, rounded to whole incidents. On Dec 31 (or for a past year)
-    it is exactly what expires.
+    covered up to ``as_of``, never below 0 (R8/R11 read through the dbt table macro
+    ``customer_usage_on``, their one definition). The customer's pace (billable incidents
+    per day since Jan 1) projects the incidents still to come; ``projected_expiring`` =
+    remaining_now minus that projection, never below 0, rounded to whole incidents. On
+    Dec 31 (or for a past year) it is exactly what expires.
     """
     year = int(year)
     if as_of is None:
@@ -197,33 +198,26 @@ def expiring_forecast(home, year, as_of: date | str | None = None) -> pd.DataFra
     df = query(
         home,
         """
-        with to_date as (
-            select
-                customer_id,
-                count(*) filter (where coverage = 'covered') as covered_to_date,
-                count(*) as billable_to_date
-            from fct_incidents
-            where year = ? and incident_date <= ?
-            group by all
-        )
         select
             e.customer_id,
             coalesce(e.customer_name, e.customer_id) as customer_name,
             e.allotment,
-            coalesce(t.covered_to_date, 0) as covered_to_date,
-            coalesce(t.billable_to_date, 0) as billable_to_date,
-            e.expires_on
+            cast(u.covered as bigint) as covered_to_date,
+            cast(u.covered + u.overage as bigint) as billable_to_date,
+            e.expires_on,
+            u.remaining as remaining_now
         from mart_expiring_allotment as e
-        left join to_date as t on t.customer_id = e.customer_id
+        inner join customer_usage_on(?, make_date(?, 12, 31), through := ?) as u
+            on u.customer_id = e.customer_id
         where e.year = ? and e.allotment > 0
         order by e.customer_id
         """,
-        [year, as_of, year],
+        [year, year, as_of, year],
     )
     elapsed = (as_of - date(year, 1, 1)).days + 1
     days_left = (date(year, 12, 31) - as_of).days
     df["as_of"] = as_of
-    df["remaining_now"] = (df["allotment"] - df["covered_to_date"]).clip(lower=0).astype(int)
+    df["remaining_now"] = df.pop("remaining_now").astype(int)
     df["projected_use"] = (df["billable_to_date"] / elapsed * days_left).round(1)
     df["projected_expiring"] = [
         max(0, math.floor(r - p + 0.5))

@@ -19,7 +19,6 @@ flags are the page's own labels.
 
 from __future__ import annotations
 
-from support_billing.billing.gate_sql import HOUR_LINE_TYPES
 from support_billing.reporting.rejected import WAITING_SQL
 from support_billing.storage.freshness import DATA_TIME_SQL
 
@@ -191,7 +190,8 @@ hours as (
     select customer_id, 4 as ord, 'hours billed' as label,
            {_money('sum(quantity)')} || ' h' as detail
     from main.invoice_lines
-    where period = $period and list_contains($hour_types, line_type)
+    where period = $period
+      and line_type in (select line_type from main.line_types where billed_hours)
     group by customer_id
 ),
 
@@ -385,7 +385,7 @@ def page_data(con, period: str, prev: str | None, months: list[str], preview: bo
     every_customer = rows(con, CUSTOMERS_SQL, p)
     customers, only = listed_customers(every_customer)
     causes: dict[str, list[dict]] = {}
-    for r in rows(con, CAUSES_SQL, {**p, "hour_types": list(HOUR_LINE_TYPES), "only": only}):
+    for r in rows(con, CAUSES_SQL, {**p, "only": only}):
         causes.setdefault(r["customer_id"], []).append(r)
     lines: dict[str, list[dict]] = {}
     for r in rows(con, LINES_SQL, {"period": period, "only": only}):

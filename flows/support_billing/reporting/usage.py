@@ -65,22 +65,21 @@ def projected_exhaustion(
     year: int,
     today: date,
     allotment: int,
-    covered: int,
-    overage: int,
+    remaining: int,
+    used: int,
     last_covered_period: str | None,
 ) -> str | None:
     """The month the allotment runs out at the current pace (current year only).
 
-    Pace = (covered + overage) / elapsed days, elapsed = days from Jan 1 through today.
-    Used up on the first day n (of the year, 1-based) with pace * n >= covered + overage +
+    ``remaining`` is R11's (``customer_usage_on``), ``used`` the billable incidents so far
+    (covered + overage). Pace = used / elapsed days, elapsed = days from Jan 1 through
+    today. Used up on the first day n (of the year, 1-based) with pace * n >= used +
     remaining, i.e. n = ceil((used + remaining) * elapsed / used); exact integers.
     """
-    remaining = max(0, allotment - covered)
     if allotment <= 0:
         return None
     if remaining == 0:
         return last_covered_period
-    used = covered + overage
     if used == 0:
         return None
     elapsed = (today - date(year, 1, 1)).days + 1
@@ -124,7 +123,8 @@ def usage_rows(
             "remaining": remaining,
             "expired": expired,
             "projected_exhaustion": (
-                projected_exhaustion(year, today, allotment, covered, overage, last_covered)
+                projected_exhaustion(year, today, allotment, remaining, covered + overage,
+                                     last_covered)
                 if current
                 else None
             ),
