@@ -16,7 +16,6 @@ from pathlib import Path
 
 import test_gate as tg
 from support_billing import billing, gate, gate_gx, ingest
-from test_billing_flow import billing_home, scenario  # noqa: F401, F811 - fixtures
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,7 +124,7 @@ def test_a_failed_run_logs_its_traceback_at_error_and_prints_one_line(
                for log in errors), [log.message[:200] for log in errors]
 
 
-def test_the_review_page_links_the_months_data_docs(billing_home, capsys):  # noqa: F811
+def test_the_review_page_links_the_months_data_docs(billing_home, capsys):
     """R18: from the review page (opened from disk), each suite's Data Docs page of the
     month is one relative link away; a preview's pages stay under reports/_preview/, and
     an approved month's final page links the pages of the run that approved it."""
