@@ -22,6 +22,16 @@ def prefect_server():
         yield
 
 
+@pytest.fixture(scope="session")
+def prefect_api_url(prefect_server) -> str:
+    """The session's Prefect API, for commands run in a subprocess: given as
+    PREFECT_API_URL, their flow runs go there (as with a deployed server, section 6) instead
+    of each command starting Prefect's temporary server."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An empty home folder (inbox/, exports/, reports/) for one test."""

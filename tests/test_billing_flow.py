@@ -270,6 +270,7 @@ def test_crash_mid_export_leaves_no_partial_folder(billing_home, monkeypatch, ca
     assert finalized_count(home)[0] == 1
 
 
+@pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test
 def test_crash_between_publication_and_finalization(billing_home, monkeypatch, capsys):
     """R15a: the next run records the published folder as it stands."""
     home = billing_home
@@ -294,6 +295,7 @@ def test_crash_between_publication_and_finalization(billing_home, monkeypatch, c
     assert (home / "ledger" / "months" / "2026-05.jsonl").is_file()
 
 
+@pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test
 def test_preview_consumes_nothing_and_writes_only_under_preview(billing_home, capsys):
     home = billing_home
     current = periods.current_period()
@@ -328,6 +330,7 @@ def test_unfinished_month_and_malformed_period_are_refused(home, capsys):
     assert not (home / "warehouse.duckdb").exists()
 
 
+@pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test
 def test_months_are_billed_in_order(billing_home, capsys):
     home = billing_home
     assert bill(home, "2026-03") == 0
@@ -344,6 +347,7 @@ def test_months_are_billed_in_order(billing_home, capsys):
         assert finalize.finalized_periods(con) == ["2026-03", "2026-04", "2026-05"]
 
 
+@pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test
 def test_adjustments_credit_note_and_differences_of_a_finalized_month(
         billing_home, capsys):
     home = billing_home
@@ -419,6 +423,7 @@ def test_rounding_of_scenario_is_hand_computed():
     assert date(2026, 5, 31) == periods.last_day("2026-05")
 
 
+@pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test
 def test_default_period_is_the_previous_month(billing_home, capsys):
     assert billing.cli_bill(billing_home, None, False) == 0
     previous = periods.previous_period()
@@ -434,6 +439,7 @@ def test_ingest_is_skipped_with_a_warning_when_unavailable(billing_home, monkeyp
             in capsys.readouterr().err)
 
 
+@pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test
 def test_published_folder_that_no_longer_matches_is_final_and_adjusted_next_month(
         billing_home, monkeypatch, capsys):
     """R15a: a folder published by a run that died before finalizing is final as it

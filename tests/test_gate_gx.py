@@ -14,6 +14,7 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
+import pytest
 import test_gate as tg
 from support_billing import billing, gate, gate_gx, ingest
 
@@ -124,6 +125,7 @@ def test_a_failed_run_logs_its_traceback_at_error_and_prints_one_line(
                for log in errors), [log.message[:200] for log in errors]
 
 
+@pytest.mark.slow  # three real bills (preview, approve, the next month)
 def test_the_review_page_links_the_months_data_docs(billing_home, capsys):
     """R18: from the review page (opened from disk), each suite's Data Docs page of the
     month is one relative link away; a preview's pages stay under reports/_preview/, and
