@@ -92,6 +92,7 @@ def test_docs_without_a_warehouse_is_one_line(tmp_path):
     ]
 
 
+@pytest.mark.slow  # dbt docs generate with its catalog
 def test_docs_builds_the_site_with_exposures(tmp_path_factory, capsys):
     """dbt's docs for the home's warehouse in HOME/reports/dbt-docs, one file that opens from
     disk, with the exposures: who reads each model."""

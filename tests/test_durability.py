@@ -36,10 +36,23 @@ FILES = {
 }
 
 
+# Extra environment of every command run here: the session's Prefect API (conftest.py).
+SHARED_ENV: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _shared_prefect_api(prefect_api_url, monkeypatch):
+    """Commands run their flows on the session's Prefect server rather than each starting
+    the temporary one (the crash and lock behaviour checked here is the warehouse's and the
+    export folder's, the same with either server)."""
+    monkeypatch.setitem(SHARED_ENV, "PREFECT_API_URL", prefect_api_url)
+
+
 def env() -> dict:
     out = dict(os.environ)
     out["PYTHONPATH"] = str(REPO / "flows")
     out.pop("SUPPORT_BILLING_DEBUG", None)
+    out.update(SHARED_ENV)
     return out
 
 

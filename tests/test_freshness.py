@@ -31,6 +31,7 @@ def _usage(runner: CliRunner, home: Path) -> tuple[dict, str]:
     return rows[0], result.stderr
 
 
+@pytest.mark.slow  # ingests and usage, each building the models (R20)
 def test_usage_after_ingest_alone_and_after_more_rows(tmp_path: Path) -> None:
     home = tmp_path / "home"
     inbox = tmp_path / "exports"

@@ -14,12 +14,12 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
+import pytest
 import test_gate as tg
 from helpers import gate_frames, run_gate
 from support_billing.billing import flow as billing
 from support_billing.billing import gate, gate_gx
 from support_billing.ingest import flow as ingest
-from test_billing_flow import billing_home, scenario  # noqa: F401, F811 - fixtures
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -129,7 +129,8 @@ def test_a_failed_run_logs_its_traceback_at_error_and_prints_one_line(
                for log in errors), [log.message[:200] for log in errors]
 
 
-def test_the_review_page_links_the_months_data_docs(billing_home, capsys):  # noqa: F811
+@pytest.mark.slow  # three real bills (preview, approve, the next month)
+def test_the_review_page_links_the_months_data_docs(billing_home, capsys):
     """R18: from the review page (opened from disk), each suite's Data Docs page of the
     month is one relative link away; a preview's pages stay under reports/_preview/, and
     an approved month's final page links the pages of the run that approved it."""

@@ -371,6 +371,7 @@ def test_period_takes_ascii_digits_only(home, monkeypatch, capfd, period):
         f"not {period!r}"]
 
 
+@pytest.mark.slow  # an ingest through the flow, building the models (R20)
 def test_cli_cut_file_and_formula_name(home, prefect_server, capfd):
     """Through the real flow: the cut file is one error line (exit 1), the formula name a
     rejected row listed with its reason, the good rows load."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from ingest_helpers import CUSTOMERS, TICKETS, customers_file, rows, ticket, write
 
 
+@pytest.mark.slow  # two ingests, each building the models (R20)
 def test_cli_ingest_runs_the_flow_and_reports(home, prefect_server, capsys):
     from support_billing.ingest.flow import cli_ingest
 

@@ -118,6 +118,7 @@ def test_notebooks_are_committed_clean_with_parameters_first(name):
     assert "duckdb.connect" not in source and "select " not in source.lower()
 
 
+@pytest.mark.slow  # executes a notebook in a new Jupyter kernel
 def test_incident_usage_whole_year(notebook_home, tmp_path):
     out = tmp_path / "charts"
     params = {"home": str(notebook_home), "year": YEAR, "as_of": "2026-12-31",
@@ -141,6 +142,7 @@ def test_incident_usage_whole_year(notebook_home, tmp_path):
     assert_offline(nb, out)
 
 
+@pytest.mark.slow  # executes a notebook in a new Jupyter kernel
 def test_incident_usage_one_customer_some_months(notebook_home, tmp_path):
     out = tmp_path / "charts"
     params = {"home": str(notebook_home), "year": None, "customer": "B", "months": "8-12",
@@ -156,6 +158,7 @@ def test_incident_usage_one_customer_some_months(notebook_home, tmp_path):
     assert summary["expiring_total"] == 0
 
 
+@pytest.mark.slow  # executes a notebook in a new Jupyter kernel
 def test_response_times_default_year(notebook_home, tmp_path):
     out = tmp_path / "charts"
     params = {"home": str(notebook_home), "year": None, "output_dir": str(out)}
@@ -177,6 +180,7 @@ def test_response_times_default_year(notebook_home, tmp_path):
     assert_offline(nb, out)
 
 
+@pytest.mark.slow  # executes a notebook in a new Jupyter kernel
 def test_response_times_2031_one_customer_some_months(notebook_home, tmp_path):
     """2031's holidays (from the library) are not business hours: Jul 4 and Thanksgiving."""
     params = {"home": str(notebook_home), "year": 2031, "customer": "A", "months": "7-11",
@@ -190,6 +194,7 @@ def test_response_times_2031_one_customer_some_months(notebook_home, tmp_path):
     assert summary["monthly"] == {"2031-07": [1, 1], "2031-11": [1, 1]}
 
 
+@pytest.mark.slow  # executes a notebook in a new Jupyter kernel
 def test_customer_default_is_the_busiest(notebook_home, tmp_path):
     out = tmp_path / "charts"
     params = {"home": str(notebook_home), "year": YEAR, "output_dir": str(out)}
@@ -216,6 +221,7 @@ def test_customer_default_is_the_busiest(notebook_home, tmp_path):
     assert_offline(nb, out)
 
 
+@pytest.mark.slow  # executes a notebook in a new Jupyter kernel
 def test_customer_upfront_some_months(notebook_home, tmp_path):
     params = {"home": str(notebook_home), "year": YEAR, "customer": "B", "months": "9-12",
               "output_dir": str(tmp_path / "charts")}
@@ -229,6 +235,7 @@ def test_customer_upfront_some_months(notebook_home, tmp_path):
     assert summary["cost_actual"] == 150.0
 
 
+@pytest.mark.slow  # executes a notebook in a new Jupyter kernel
 def test_run_from_notebooks_folder_finds_the_project_data(notebook_home, tmp_path, monkeypatch):
     """As `jupyter nbconvert --execute notebooks/x.ipynb` or JupyterLab run it: the kernel
     works in notebooks/, no home given and no SUPPORT_BILLING_HOME: ./data of the project

@@ -7,6 +7,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from support_billing.ingest.flow import ingest_paths
@@ -106,6 +107,7 @@ def test_values_follow_physical_lines_and_fall_back_when_the_file_changed(home: 
     assert rows[1][6] == '{"category":"gossip"}'
 
 
+@pytest.mark.slow  # ingests through the flow, each building the models (R20)
 def test_ingest_prints_the_count_next_to_the_file(home: Path, prefect_server):
     from support_billing.cli import app
     from typer.testing import CliRunner

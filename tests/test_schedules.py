@@ -7,6 +7,7 @@ import fcntl
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from support_billing import schedules
 from support_billing.cli import app
 from support_billing.yearend import refresh as yearend
@@ -129,6 +130,7 @@ def test_run_once_bill_runs_the_scheduled_flow_for_the_previous_month(home: Path
     assert result.stderr == "error: billing 2026-10 failed: boom\n"
 
 
+@pytest.mark.slow  # the year refresh flow with a dbt build
 def test_run_once_refresh_runs_the_year_refresh_flow_for_the_current_denver_year(
     home: Path, monkeypatch, prefect_server
 ):

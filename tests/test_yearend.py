@@ -153,6 +153,7 @@ def test_marts_put_the_jan_1_boundary_in_denver_time(built_home: Path):
     assert rows == [("T103", 2026, "2026-12-31", "covered"), ("T104", 2027, "2027-01-01", "covered")]
 
 
+@pytest.mark.slow  # year refresh flows with dbt builds
 def test_refresh_closes_2026_and_opens_2027(fresh: Path, on_day, prefect_server):
     on_day(date(2027, 1, 1))
     result = refresh(fresh, "--year", "2027")
@@ -228,6 +229,7 @@ def test_refresh_closes_2026_and_opens_2027(fresh: Path, on_day, prefect_server)
         con.close()
 
 
+@pytest.mark.slow  # year refresh flows with dbt builds
 def test_refresh_restores_a_deleted_report_without_a_new_revision(fresh: Path, on_day, prefect_server):
     on_day(date(2027, 3, 1))
     assert refresh(fresh, "--year", "2027").exit_code == 0
@@ -254,6 +256,7 @@ def test_refresh_refuses_a_year_that_has_not_started_in_denver(fresh: Path, on_d
     assert list((fresh / "reports").iterdir()) == []
 
 
+@pytest.mark.slow  # year refresh flows with dbt builds
 def test_preview_writes_to_the_preview_folder_and_records_nothing(fresh: Path, on_day, prefect_server):
     on_day(date(2026, 12, 31))
     result = refresh(fresh, "--year", "2027", "--preview")
