@@ -61,13 +61,13 @@ def start_temporary_server() -> EarlyServer:
     return EarlyServer(thread)
 
 
-def warm_billing_imports() -> None:
-    """Import what a billing run needs later (dbt, Great Expectations), in this thread."""
+def warm_billing_imports(quiet_gx) -> None:
+    """Import what a billing run needs later (dbt, Great Expectations), in this thread.
+    ``quiet_gx`` is the gate's own import of GX (analytics off), handed in by the caller so
+    that this module stays below the stages it speeds up."""
     try:
         import dbt.cli.main  # noqa: F401
 
-        from support_billing.billing.gate import _quiet_gx
-
-        _quiet_gx()  # imports great_expectations with its analytics off
+        quiet_gx()
     except Exception:  # noqa: BLE001 - the build and the gate import (and report) again
         pass

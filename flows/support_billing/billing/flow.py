@@ -27,6 +27,7 @@ from prefect.states import Failed
 from support_billing import console, fast_start, periods
 from support_billing.billing import drafts, finalize
 from support_billing.billing.gate import preload as preload_great_expectations
+from support_billing.billing.gate import quiet_gx
 from support_billing.billing.steps import (
     BillingStop,
     billing_lock,
@@ -44,7 +45,7 @@ from support_billing.billing.tasks import (
     run_ingest,
 )
 from support_billing.console import quiet_prefect_console
-from support_billing.exports import writers as exporters
+from support_billing.exports.formatting import money
 from support_billing.periods import Period
 from support_billing.storage import ledger
 from support_billing.storage.warehouse import (
@@ -73,14 +74,14 @@ def _report_differences(con, period: Period) -> list[dict]:
     else:
         total = sum((d.amount for d in diffs), Decimal("0"))
         say(f"  {period} is finalized; {len(diffs)} difference(s) totalling "
-            f"{exporters.money(total)} would be carried forward as prior_period_adjustment "
+            f"{money(total)} would be carried forward as prior_period_adjustment "
             "lines (R15):")
         for d in diffs:
-            say(f"    {d.customer_id} {d.line_type}: finalized {exporters.money(d.finalized)}, "
-                f"recomputed {exporters.money(d.recomputed)}, difference "
-                f"{exporters.money(d.amount)}")
+            say(f"    {d.customer_id} {d.line_type}: finalized {money(d.finalized)}, "
+                f"recomputed {money(d.recomputed)}, difference "
+                f"{money(d.amount)}")
     return [{"customer_id": d.customer_id, "line_type": d.line_type,
-             "difference": exporters.money(d.amount)} for d in diffs]
+             "difference": money(d.amount)} for d in diffs]
 
 
 @flow(name="monthly-billing", log_prints=False)
@@ -236,7 +237,7 @@ def cli_bill(home: Path, period: str | None, preview: bool, yes: bool = False,
     quiet_prefect_console()
     server = fast_start.start_temporary_server()  # boots while dbt and GX are imported
     if server.starting:
-        fast_start.warm_billing_imports()
+        fast_start.warm_billing_imports(quiet_gx)
         server.wait()
     state = monthly_billing(home=str(home), period=period, preview=preview, yes=yes,
                             approve=approve, return_state=True)

@@ -68,7 +68,7 @@ _preload_lock = threading.Lock()
 _preload: threading.Thread | None = None
 
 
-def _quiet_gx() -> None:
+def quiet_gx() -> None:
     """Import GX with no analytics and no INFO chatter (e.g. the ephemeral docs site)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import logging
@@ -81,7 +81,7 @@ def _quiet_gx() -> None:
 
 def _import_in_background() -> None:
     try:
-        _quiet_gx()
+        quiet_gx()
     except Exception:  # noqa: BLE001 - the gate imports again and reports the error itself
         pass
 
@@ -117,7 +117,7 @@ def _gx():
         thread = _preload
     if thread is not None:
         thread.join()
-    _quiet_gx()
+    quiet_gx()
     import great_expectations as gx
 
     return gx

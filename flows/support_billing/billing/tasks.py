@@ -21,6 +21,7 @@ from support_billing.billing.steps import (
     say,
 )
 from support_billing.exports import writers as exporters
+from support_billing.exports.formatting import money
 from support_billing.storage import dbt_runner
 from support_billing.storage.warehouse import connect
 
@@ -180,7 +181,7 @@ def finalize_task(home: str, period: str, manifest_sha256: str, document_count: 
     if exporters.sha256_file(folder / exporters.MANIFEST) != manifest_sha256:
         return {"error": f"{folder} is not the folder this run published; nothing finalized"}
     res = finalize.record_published(Path(home), period, folder)
-    if res.invoice_count != document_count or exporters.money(res.grand_total) != grand_total:
+    if res.invoice_count != document_count or money(res.grand_total) != grand_total:
         return {"error": f"{period} was finalized with {res.invoice_count} documents "
                          f"totalling {res.grand_total}, not {document_count} / {grand_total}"}
     dbt_runner.note_finalized(Path(home))  # the next build rebuilds only the invoice marts

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from support_billing.exports import statements_sql
-from support_billing.exports.writers import dec, money
+from support_billing.exports.formatting import dec, money
 
 STATEMENTS_DIR = "statements"
 

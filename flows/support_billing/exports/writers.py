@@ -26,15 +26,13 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
 
 from support_billing.exports import render_sql as export_sql
+from support_billing.exports.formatting import CENT, dec, money  # noqa: F401 - the writers' API
 from support_billing.exports.profiles import ExportConfig, part_name, split_parts
-
-CENT = Decimal("0.01")
 
 INVOICES_HEADER = [
     "invoice_number", "document_type", "customer_id", "customer_name", "accounting_ref",
@@ -78,24 +76,6 @@ MANIFEST = "manifest.json"
 # ---------------------------------------------------------------- single values
 # The files are formatted in SQL (export_sql.py); these format one value the same way for
 # messages, the gate and the closing summary (gate.py, billing.py, billing_data.py).
-def dec(value) -> Decimal:
-    if value is None:
-        return Decimal("0")
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):  # never expected: amounts are DECIMAL in the warehouse
-        return Decimal(repr(value))
-    return Decimal(str(value))
-
-
-def money(value) -> str:
-    """Exactly 2 decimals, half up (R2); ``-0.00`` is written ``0.00``."""
-    q = dec(value).quantize(CENT, rounding=ROUND_HALF_UP)
-    if q == 0:
-        q = Decimal("0.00")
-    return f"{q:.2f}"
-
-
 # ---------------------------------------------------------------- writing
 def render_csv(header: list[str], rows: list[tuple]) -> bytes:
     """CSV bytes: the header, then the records that ``export_sql.rendered_rows_sql``
