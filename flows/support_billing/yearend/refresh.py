@@ -22,13 +22,8 @@ atomically (temporary file + rename); an identical file is not rewritten.
 
 from __future__ import annotations
 
-import csv
 import fcntl
-import hashlib
-import io
-import os
 import sys
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -39,6 +34,13 @@ from prefect import flow
 from prefect.states import Completed, Failed
 
 from support_billing.storage.warehouse import CLOSED_YEARS_DDL
+from support_billing.yearend.report_files import (  # noqa: F401 - the refresh's API
+    describe_changes,
+    parse_csv,
+    render_csv,
+    sha256,
+    write_if_changed,
+)
 
 DENVER = ZoneInfo("America/Denver")
 MIN_YEAR, MAX_YEAR = 1901, 9999
@@ -118,73 +120,6 @@ def opening_rows(con, year: int) -> list[dict]:
 # Files
 
 
-def render_csv(columns: list[str], rows: list[dict]) -> bytes:
-    """UTF-8, no BOM, header row, '\\n' line ends, minimal RFC 4180 quoting."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row[c] for c in columns])
-    return buf.getvalue().encode("utf-8")
-
-
-def parse_csv(data: str) -> dict[str, dict[str, str]]:
-    return {row["customer_id"]: row for row in csv.DictReader(io.StringIO(data))}
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write ``data`` atomically (temp file in the same folder + rename) unless the file
-    already holds exactly these bytes. Returns True when the file was written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.read_bytes() == data:
-        return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
-
-
-def describe_changes(old_csv: str, new_csv: str, what: str) -> list[str]:
-    """Per customer, what changed between two versions of a report."""
-    old, new = parse_csv(old_csv), parse_csv(new_csv)
-    out = []
-    for cid in sorted(set(old) | set(new)):
-        before, after = old.get(cid), new.get(cid)
-        if before == after:
-            continue
-        if before is None:
-            fields = ", ".join(
-                f"{k} {v}" for k, v in after.items() if k not in ("customer_id", "customer_name")
-            )
-            out.append(f"{what}: {cid} added ({fields})")
-        elif after is None:
-            out.append(f"{what}: {cid} removed")
-        else:
-            fields = ", ".join(
-                f"{k} {before.get(k)} -> {after.get(k)}"
-                for k in after
-                if before.get(k) != after.get(k)
-            )
-            out.append(f"{what}: {cid} {fields}")
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# The flow
-
-
 @dataclass
 class RefreshOutcome:
     year: int
@@ -260,110 +195,128 @@ def run_refresh(
 def _refresh_locked(home: Path, year: int, preview: bool, build_models: bool) -> RefreshOutcome:
     from support_billing.storage.warehouse import connect
 
-    closed_year = year - 1
     if build_models:
         _build_models(home)
-    folder = home / "reports" / ("_preview" if preview else "")
-    ye_path = folder / f"year_end_{closed_year}.csv"
-    al_path = folder / f"allotments_{year}.csv"
-    rel = lambda p: p.relative_to(home).as_posix()  # noqa: E731
-
     con = connect(home, read_only=preview)
     try:
-        try:
-            ye = year_end_rows(con, closed_year)
-            al = opening_rows(con, year)
-        except RefreshError:
-            raise
-        except Exception as exc:  # e.g. a mart missing: dbt never built
-            if "does not exist" in str(exc) or "Catalog Error" in str(exc):
-                first = str(exc).splitlines()[0]
-                raise RefreshError(f"the warehouse has no built models: {first}") from exc
-            raise
-        ye_bytes = render_csv(YEAR_END_COLUMNS, ye)
-        al_bytes = render_csv(ALLOTMENT_COLUMNS, al)
+        reports = _reports(con, home, year, preview)
         outcome = RefreshOutcome(
-            year=year,
-            closed_year=closed_year,
-            preview=preview,
-            status="preview",
-            year_end_rows=len(ye),
-            allotment_rows=len(al),
-        )
-        summary = (
-            f"{rel(ye_path)}: {len(ye)} customer(s); {rel(al_path)}: {len(al)} customer(s)"
-        )
-
+            year=year, closed_year=year - 1, preview=preview, status="preview",
+            year_end_rows=len(reports.year_end), allotment_rows=len(reports.allotments))
         if preview:
-            for path, data in ((ye_path, ye_bytes), (al_path, al_bytes)):
-                if write_if_changed(path, data):
-                    outcome.files_written.append(rel(path))
+            reports.write(outcome)
             outcome.messages.append(
-                f"preview of closing {closed_year} and opening {year} (nothing recorded): {summary}"
-            )
+                f"preview of closing {year - 1} and opening {year} (nothing recorded): "
+                f"{reports.summary}")
             return outcome
-
         con.execute(CLOSED_YEARS_DDL)
-        previous = _latest_close(con, closed_year)
-        ye_sha, al_sha = sha256(ye_bytes), sha256(al_bytes)
-        for path, data in ((ye_path, ye_bytes), (al_path, al_bytes)):
-            if write_if_changed(path, data):
-                outcome.files_written.append(rel(path))
-
-        if previous is None:
-            revision, changes = 1, None
-            outcome.status = "closed"
-            outcome.messages.append(f"closed {closed_year} and opened {year}: {summary}")
-        elif (previous[1], previous[3]) == (ye_sha, al_sha):
-            if outcome.files_written:
-                outcome.status = "restored"
-                outcome.messages.append(
-                    f"year {closed_year} already closed; numbers unchanged; rewrote "
-                    f"{', '.join(outcome.files_written)} (missing or edited)"
-                )
-            else:
-                outcome.status = "unchanged"
-                outcome.messages.append(f"year {closed_year} already closed; reports unchanged")
-            return outcome
-        else:
-            revision = previous[0] + 1
-            diffs = describe_changes(previous[2], ye_bytes.decode("utf-8"), rel(ye_path))
-            diffs += describe_changes(previous[4], al_bytes.decode("utf-8"), rel(al_path))
-            changes = "; ".join(diffs)
-            outcome.status = "regenerated"
-            outcome.messages.append(
-                f"year {closed_year} already closed; late data changed the numbers, "
-                f"regenerated the reports (revision {revision}):"
-            )
-            outcome.messages += [f"  {d}" for d in diffs]
-            outcome.messages.append(
-                f"  late incidents of {closed_year} are billed as prior-period adjustments "
-                f"by the monthly billing (R15)"
-            )
-
-        con.execute(
-            "insert into billing.closed_years values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                closed_year,
-                revision,
-                datetime.now(UTC),
-                rel(home / "reports" / ye_path.name),
-                ye_sha,
-                len(ye),
-                ye_bytes.decode("utf-8"),
-                rel(home / "reports" / al_path.name),
-                al_sha,
-                len(al),
-                al_bytes.decode("utf-8"),
-                changes,
-            ],
-        )
-        from support_billing.storage.ledger import write_closed_year
-
-        write_closed_year(con, home, closed_year, revision)  # R19: closed years in the ledger
+        previous = _latest_close(con, year - 1)
+        reports.write(outcome)
+        revision, changes = _revision(outcome, reports, previous)
+        if revision is not None:
+            _record_close(con, home, year - 1, reports, revision, changes)
         return outcome
     finally:
         con.close()
+
+
+@dataclass
+class _Reports:
+    """The two files of a refresh: year_end_<Y-1>.csv and allotments_<Y>.csv."""
+
+    home: Path
+    year_end: list[dict]
+    allotments: list[dict]
+    ye_path: Path
+    al_path: Path
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.home).as_posix()
+
+    @property
+    def ye_bytes(self) -> bytes:
+        return render_csv(YEAR_END_COLUMNS, self.year_end)
+
+    @property
+    def al_bytes(self) -> bytes:
+        return render_csv(ALLOTMENT_COLUMNS, self.allotments)
+
+    @property
+    def summary(self) -> str:
+        return (f"{self.rel(self.ye_path)}: {len(self.year_end)} customer(s); "
+                f"{self.rel(self.al_path)}: {len(self.allotments)} customer(s)")
+
+    def write(self, outcome: RefreshOutcome) -> None:
+        for path, data in ((self.ye_path, self.ye_bytes), (self.al_path, self.al_bytes)):
+            if write_if_changed(path, data):
+                outcome.files_written.append(self.rel(path))
+
+
+def _reports(con, home: Path, year: int, preview: bool) -> _Reports:
+    try:
+        ye = year_end_rows(con, year - 1)
+        al = opening_rows(con, year)
+    except RefreshError:
+        raise
+    except Exception as exc:  # e.g. a mart missing: dbt never built
+        if "does not exist" in str(exc) or "Catalog Error" in str(exc):
+            first = str(exc).splitlines()[0]
+            raise RefreshError(f"the warehouse has no built models: {first}") from exc
+        raise
+    folder = home / "reports" / ("_preview" if preview else "")
+    return _Reports(home, ye, al, folder / f"year_end_{year - 1}.csv",
+                    folder / f"allotments_{year}.csv")
+
+
+def _revision(outcome: RefreshOutcome, reports: _Reports,
+              previous) -> tuple[int | None, str | None]:
+    """The revision to record (None: the recorded close still holds) and, for a revision
+    after late data, what changed; the outcome's status and messages say the same."""
+    closed_year, year = outcome.closed_year, outcome.year
+    if previous is None:
+        outcome.status = "closed"
+        outcome.messages.append(f"closed {closed_year} and opened {year}: {reports.summary}")
+        return 1, None
+    if (previous[1], previous[3]) == (sha256(reports.ye_bytes), sha256(reports.al_bytes)):
+        if outcome.files_written:
+            outcome.status = "restored"
+            outcome.messages.append(
+                f"year {closed_year} already closed; numbers unchanged; rewrote "
+                f"{', '.join(outcome.files_written)} (missing or edited)")
+        else:
+            outcome.status = "unchanged"
+            outcome.messages.append(f"year {closed_year} already closed; reports unchanged")
+        return None, None
+    revision = previous[0] + 1
+    diffs = describe_changes(previous[2], reports.ye_bytes.decode("utf-8"),
+                             reports.rel(reports.ye_path))
+    diffs += describe_changes(previous[4], reports.al_bytes.decode("utf-8"),
+                              reports.rel(reports.al_path))
+    outcome.status = "regenerated"
+    outcome.messages.append(
+        f"year {closed_year} already closed; late data changed the numbers, "
+        f"regenerated the reports (revision {revision}):")
+    outcome.messages += [f"  {d}" for d in diffs]
+    outcome.messages.append(
+        f"  late incidents of {closed_year} are billed as prior-period adjustments "
+        f"by the monthly billing (R15)")
+    return revision, "; ".join(diffs)
+
+
+def _record_close(con, home: Path, closed_year: int, reports: _Reports, revision: int,
+                  changes) -> None:
+    """billing.closed_years gets the revision, then the ledger (R19)."""
+    from support_billing.storage.ledger import write_closed_year
+
+    ye_bytes, al_bytes = reports.ye_bytes, reports.al_bytes
+    con.execute(
+        "insert into billing.closed_years values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [closed_year, revision, datetime.now(UTC),
+         reports.rel(home / "reports" / reports.ye_path.name), sha256(ye_bytes),
+         len(reports.year_end), ye_bytes.decode("utf-8"),
+         reports.rel(home / "reports" / reports.al_path.name), sha256(al_bytes),
+         len(reports.allotments), al_bytes.decode("utf-8"), changes])
+    write_closed_year(con, home, closed_year, revision)
 
 
 @flow(name="year-refresh", description="January 1: close year Y-1, open year Y (R8, R11).")
