@@ -85,7 +85,12 @@ lines as (
            line_kind.accounting_item as default_item
     from month_lines
     left join main.line_types as line_kind on line_kind.line_type = month_lines.line_type
-),
+),{_accounting_ctes()}"""
+
+
+def _accounting_ctes() -> str:
+    """The prelude's accounting-system lines (section 5, 8): one per non-zero line."""
+    return f"""
 -- one accounting-system line per non-zero line of a document (section 5: zero-amount
 -- lines are left out of the accounting files)
 accounting as (
