@@ -23,7 +23,7 @@ from support_billing.reporting.review_data import page_data, previous_finalized
 TEMPLATE = "review.html.j2"
 CHART_W, CHART_H, PAD = 720, 240, 40
 # Colour per line type code (R14 order); an unknown type falls back to grey. The names
-# shown beside the colours come from the line_types seed (review_data.MONTHLY_SQL).
+# shown beside the colours come from the line_types seed (review_trend.MONTHLY_SQL).
 LINE_TYPE_COLOURS = {
     "support_subscription": "#4e79a7",
     "additional_incident_subscription": "#f28e2b",
