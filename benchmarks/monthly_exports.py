@@ -1,6 +1,6 @@
 """Split a year of generated exports into the exports each month would deliver.
 
-For the benchmark's monthly path (issue 11 item 6): month M's drop holds
+For the benchmark's monthly path (what a month of operation costs): month M's drop holds
 - tickets opened in M (R1: the Mountain-time date of opened_at; tickets dated before the
   year go to January), timesheet entries with a work_date in M (events: each row once);
 - subscriptions started on or before M's last day, prepaid blocks purchased on or before

@@ -1,4 +1,5 @@
-"""The benchmark's comparison steps (issue 11 item 6), used by run_benchmark.py.
+"""The benchmark's comparison steps, used by run_benchmark.py: how a bill compares with a
+plain-Python pass and with a cold start (targets in benchmarks/README.md).
 
 - `reference`: the plain-Python pass (plain_python_reference.py) over the generated inbox;
 - `cold`: an empty home, the year's exports in its inbox, `bill --period YYYY-11`;
@@ -36,7 +37,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import prefect  # noqa: F401
 t1 = time.perf_counter()
-import support_billing.billing  # noqa: F401
+import support_billing.billing.flow  # noqa: F401
 t2 = time.perf_counter()
 print("PROBE " + json.dumps({"prefect_s": t1 - t0, "billing_s": t2 - t1}))
 """
@@ -147,7 +148,7 @@ def run_paths(ctx: dict, steps: list[str], result: dict) -> None:
     start = {}
     if "cold" in steps or "monthly" in steps:
         py = m("python start", [sys.executable, "-c", "pass"], env, ctx["timeout"])
-        imp = ctx["probe"]("imports: prefect, support_billing.billing", START_PROBE, [], env,
+        imp = ctx["probe"]("imports: prefect, support_billing.billing.flow", START_PROBE, [], env,
                            ctx["timeout"])
         start = {"python_s": py.wall_s, **(imp.values or {})}
         paths["start"] = start

@@ -1,5 +1,5 @@
 """The printed part of the comparison steps (paths.py): commands, the reference's figures,
-where the time goes, and the ratios against issue 11's targets."""
+where the time goes, and the ratios against the targets (benchmarks/README.md)."""
 
 from __future__ import annotations
 
@@ -99,8 +99,9 @@ def _where_lines(runs: dict) -> list[str]:
         out.append(f"  Each model of the monthly-path bill (last dbt {which}, run_results.json)")
         for name, secs in sorted(models.items(), key=lambda kv: (-kv[1], kv[0])):
             out.append(f"    {name:<42} {secs:>10.2f}")
-    out.append("  (process start = `python -c pass`; imports = prefect + support_billing.billing"
-               " in a fresh\n   interpreter; prefect = time to the flow's first line minus both;"
+    out.append("  (process start = `python -c pass`; imports = prefect +"
+               " support_billing.billing.flow in a fresh\n   interpreter;"
+               " prefect = time to the flow's first line minus both;"
                " models: the command's last dbt run)")
     return out
 

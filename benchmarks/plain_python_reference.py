@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""A plain-Python reference pass over an inbox, for the benchmark's ratio (issue 11 item 6).
+"""A plain-Python reference pass over an inbox: the yardstick of the cold bill's ratio
+(benchmarks/README.md, "Comparison steps").
 
     python benchmarks/plain_python_reference.py INBOX --period YYYY-MM
 

@@ -9,7 +9,7 @@ Generates a year of exports into a temporary home and, in the same run:
 - the comparison steps (paths.py): a plain-Python reference pass over the files, a cold
   `bill` of November on an empty home, and the monthly path (the exports split by month,
   billed month by month, then November's exports and `bill`, then the R15 no-op re-bill),
-  with where the time goes and the ratios against issue 11's targets;
+  with where the time goes and the ratios against the targets (README.md);
 - the pipeline steps on one warehouse (ingest the year; bill December as a preview, the
   first build after the ingest; bill January; January again, the R15 no-op; December
   again; ingest 1,000 new tickets; bill February after them): wall seconds and peak
@@ -93,9 +93,8 @@ def write_small_export(folder: Path, inbox: Path) -> Path:
     return path
 
 
-def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_server: str | None,
-                  timeout: float, skip_probes: bool = False, steps: list[str] | None = None,
-                  cli: list[str] | None = None, monthly_from: int = 1) -> dict:
+def _bench_env(home: Path) -> dict:
+    """The environment of every command: Prefect and the home inside the temporary home."""
     env = dict(os.environ)
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_HOME"] = str(home / ".prefect")  # isolated: no shared ~/.prefect database
@@ -105,13 +104,38 @@ def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_ser
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env["SUPPORT_BILLING_HOME"] = str(home)
+    return env
+
+
+def _run_probes(env: dict, home: Path, prefect_server: str | None, timeout: float) -> list:
+    """The fixed costs measured directly, each in a fresh interpreter (Prefect, dbt, GX)."""
+    probes = [
+        probe("prefect: trivial flow, temporary server (cold)", PREFECT_PROBE, [], env,
+              timeout),
+        probe("prefect: trivial flow, temporary server (warm)", PREFECT_PROBE, [], env,
+              timeout),
+    ]
+    if prefect_server:
+        probes.append(probe("prefect: trivial flow, running server", PREFECT_PROBE, [],
+                            {**env, "PREFECT_API_URL": prefect_server}, timeout))
+    probes.append(probe("dbt: import + parse", DBT_PROBE,
+                        [str(REPO_ROOT / "dbt_project"), str(home / ".bench-dbt")], env,
+                        timeout))
+    probes.append(probe("gx: import + ephemeral context", GX_PROBE, [], env, timeout))
+    return [asdict(p) for p in probes]
+
+
+def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_server: str | None,
+                  timeout: float, skip_probes: bool = False, steps: list[str] | None = None,
+                  cli: list[str] | None = None, monthly_from: int = 1) -> dict:
+    env = _bench_env(home)
     for sub in ("inbox", "exports", "reports"):
         (home / sub).mkdir(parents=True, exist_ok=True)
 
     result: dict = {"scale": scale, "customers": customers, "seed": seed, "home": str(home),
                     "rows": {}, "runs": [], "probes": []}
     gen = measure("generate sample data",
-                  [sys.executable, "-m", "support_billing.sample_data", "--customers",
+                  [sys.executable, "-m", "sample_exports.generator", "--customers",
                    str(customers), "--year", str(YEAR), "--seed", str(seed), "--out",
                    str(home / "inbox")], env, timeout)
     for line in gen.stdout.splitlines():
@@ -121,20 +145,7 @@ def run_benchmark(scale: str, customers: int, seed: int, home: Path, prefect_ser
     result["generate"] = asdict(gen)
 
     if not skip_probes:
-        probes = [
-            probe("prefect: trivial flow, temporary server (cold)", PREFECT_PROBE, [], env,
-                  timeout),
-            probe("prefect: trivial flow, temporary server (warm)", PREFECT_PROBE, [], env,
-                  timeout),
-        ]
-        if prefect_server:
-            probes.append(probe("prefect: trivial flow, running server", PREFECT_PROBE, [],
-                                {**env, "PREFECT_API_URL": prefect_server}, timeout))
-        probes.append(probe("dbt: import + parse", DBT_PROBE,
-                            [str(REPO_ROOT / "dbt_project"), str(home / ".bench-dbt")], env,
-                            timeout))
-        probes.append(probe("gx: import + ephemeral context", GX_PROBE, [], env, timeout))
-        result["probes"] = [asdict(p) for p in probes]
+        result["probes"] = _run_probes(env, home, prefect_server, timeout)
 
     cli_env = dict(env)
     if prefect_server:
@@ -166,13 +177,8 @@ def _err(run: dict) -> str:
     return lines[-1].strip()[:70] if lines and run["rc"] else ""
 
 
-def report(result: dict) -> str:
-    out: list[str] = []
-    add = out.append
-    add(f"support-billing benchmark: scale {result['scale']} ({result['customers']:,} customers,"
-        f" seed {result['seed']}, year {YEAR})")
-    add(f"home: {result['home']}")
-    add("")
+def _report_commands(result: dict, add) -> None:
+    """Rows per export, then each command's exit status, wall seconds and peak memory."""
     add("Rows per export")
     for kind in KINDS:
         add(f"  {kind:<44} {result['rows'].get(kind, 0):>12,}")
@@ -181,8 +187,23 @@ def report(result: dict) -> str:
     for run in [result["generate"], *result["runs"]]:
         add(f"  {run['label']:<44} {_f(run['rc'], '{}'):>5} {_f(run['wall_s']):>9} "
             f"{_f(run['peak_mb'], '{:.0f}'):>9}  {_err(run)}")
-    add("")
+
+
+def _stage_cell(bill: dict, stage: str) -> str:
+    """One stage of one bill; the orchestration overhead, when not printed, is the wall
+    time minus the printed stages (marked *)."""
+    st = bill["stages"].get(stage)
+    if st is None and stage == "flow/orchestration overhead" and bill["stages"]:
+        known = sum(v["wall_s"] for v in bill["stages"].values())
+        if bill["wall_s"] is not None:
+            return f"{bill['wall_s'] - known:.2f}* / n/a"
+    return "n/a" if st is None else f"{st['wall_s']:.2f} / {_f(st['peak_mb'], '{:.0f}')}"
+
+
+def _report_stages(result: dict, add) -> None:
+    """A column per bill: the wall seconds and peak memory of each stage it printed."""
     bills = [r for r in result["runs"] if r["label"].startswith("bill")]
+
     def short(label: str) -> str:
         name = label.split(" (")[0].replace(" --preview", " prev")
         return name + (" cold" if "full build" in label else "")
@@ -190,19 +211,12 @@ def report(result: dict) -> str:
     head = "".join(f" {short(b['label']):>22}" for b in bills)
     add(f"  {'Stage of bill (wall s / peak MB)':<44}{head}")
     for stage in STAGES:
-        cells = []
-        for b in bills:
-            st = b["stages"].get(stage)
-            if st is None and stage == "flow/orchestration overhead" and b["stages"]:
-                known = sum(v["wall_s"] for v in b["stages"].values())
-                if b["wall_s"] is not None:
-                    cells.append(f"{b['wall_s'] - known:.2f}* / n/a")
-                    continue
-            cells.append("n/a" if st is None else
-                         f"{st['wall_s']:.2f} / {_f(st['peak_mb'], '{:.0f}')}")
-        add(f"  {stage:<44}" + "".join(f" {c:>22}" for c in cells))
+        add(f"  {stage:<44}" + "".join(f" {_stage_cell(b, stage):>22}" for b in bills))
     add("  (* = command wall time minus the stages it printed: process start, imports, flow)")
-    add("")
+
+
+def _report_probes(result: dict, add) -> None:
+    """The fixed costs measured directly: Prefect, dbt and GX imports and start-up."""
     add(f"  {'Direct measurement':<44} {'wall s':>9}")
     probes = {p["label"]: p for p in result["probes"]}
 
@@ -233,6 +247,20 @@ def report(result: dict) -> str:
         add(f"  {label:<44} {_f(v):>9}")
     if not result["probes"]:
         add("  (probes skipped)")
+
+
+def report(result: dict) -> str:
+    out: list[str] = []
+    add = out.append
+    add(f"support-billing benchmark: scale {result['scale']} ({result['customers']:,} customers,"
+        f" seed {result['seed']}, year {YEAR})")
+    add(f"home: {result['home']}")
+    add("")
+    _report_commands(result, add)
+    add("")
+    _report_stages(result, add)
+    add("")
+    _report_probes(result, add)
     return "\n".join(out)
 
 

@@ -16,9 +16,9 @@ import time
 from itertools import cycle, islice
 from pathlib import Path
 
-from support_billing import statements
-from support_billing.statements_pdf import html_files_to_pdf
-from support_billing.warehouse import connect
+from support_billing.exports import statements
+from support_billing.exports.statements_pdf import html_files_to_pdf
+from support_billing.storage.warehouse import connect
 
 
 def main() -> None:

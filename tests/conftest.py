@@ -35,7 +35,7 @@ def prefect_api_url(prefect_server) -> str:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An empty home folder (inbox/, exports/, reports/) for one test."""
-    from support_billing.warehouse import ensure_home
+    from support_billing.storage.warehouse import ensure_home
 
     return ensure_home(tmp_path / "home")
 
@@ -47,9 +47,9 @@ def flow_template(tmp_path_factory) -> Path:
     Tests bill a copy (``billing_home``): copying the folder with its warehouse is far cheaper
     than a dbt build, and a `bill` of May on the copy finds the models current."""
     from flow_scenario import write_inbox
-    from support_billing import dbt_runner
-    from support_billing.ingest import ingest_paths
-    from support_billing.warehouse import ensure_home
+    from support_billing.ingest.flow import ingest_paths
+    from support_billing.storage import dbt_runner
+    from support_billing.storage.warehouse import ensure_home
 
     home = ensure_home(tmp_path_factory.mktemp("flow_template") / "home")
     write_inbox(home)

@@ -36,13 +36,13 @@ def ticket(tid: str, cust: str = "C1", opened: str = "2026-03-02 10:00", categor
 
 
 def ingest(home: Path, *paths: Path):
-    from support_billing.ingest import ingest_paths
+    from support_billing.ingest.flow import ingest_paths
 
     return ingest_paths(home, list(paths) if paths else None)
 
 
 def rows(home: Path, sql: str, params: list | None = None) -> list[tuple]:
-    from support_billing.ingest import warehouse
+    from support_billing.ingest.flow import warehouse
 
     with warehouse(home) as con:
         return con.execute(sql, params or []).fetchall()
@@ -77,6 +77,5 @@ def scan_later(monkeypatch, seconds: int = 60) -> None:
     safely older than their scan (not racily clean, R-IN7)."""
     import time
 
-    from support_billing import ingest_load
-
+    from support_billing.ingest import load as ingest_load
     monkeypatch.setattr(ingest_load, "scan_clock", lambda: time.time_ns() + seconds * 10**9)

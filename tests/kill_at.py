@@ -57,8 +57,9 @@ def during_dbt(dbt_runner) -> None:
 
 def main() -> None:
     step, argv = sys.argv[1], sys.argv[2:]
-    from support_billing import dbt_runner, exporters, finalize, gate, ledger
-
+    from support_billing.billing import finalize, gate
+    from support_billing.exports import writers as exporters
+    from support_billing.storage import dbt_runner, ledger
     if step == "build":
         during_dbt(dbt_runner)
     elif step == "gate":

@@ -96,7 +96,7 @@ def test_docs_without_a_warehouse_is_one_line(tmp_path):
 def test_docs_builds_the_site_with_exposures(tmp_path_factory, capsys):
     """dbt's docs for the home's warehouse in HOME/reports/dbt-docs, one file that opens from
     disk, with the exposures: who reads each model."""
-    from support_billing.analyst_tools import cli_docs
+    from support_billing.reporting.analyst_tools import cli_docs
 
     home = shared_analytics_home(tmp_path_factory)
     assert cli_docs(home) == 0

@@ -129,8 +129,8 @@ INGESTED_AT_UTC = "2026-12-31 18:30:00+00"
 def build_analytics_warehouse(home: Path) -> None:
     """Write the dataset into raw.* of a fresh warehouse and build the analytics marts
     (and everything they depend on) with dbt, tests and unit tests included."""
-    from support_billing import dbt_runner
-    from support_billing.warehouse import open_warehouse
+    from support_billing.storage import dbt_runner
+    from support_billing.storage.warehouse import open_warehouse
 
     with open_warehouse(Path(home)) as con:
         for i, (cid, name, policy) in enumerate(CUSTOMERS, 2):
@@ -243,7 +243,7 @@ _SHARED: dict[str, Path] = {}
 def shared_analytics_home(tmp_path_factory) -> Path:
     """The dataset's warehouse, built once per test session (this module and
     test_notebooks.py only read it)."""
-    from support_billing.warehouse import ensure_home
+    from support_billing.storage.warehouse import ensure_home
 
     if "home" not in _SHARED:
         home = ensure_home(tmp_path_factory.mktemp("analytics") / "home")
@@ -258,8 +258,7 @@ def analytics_home(tmp_path_factory) -> Path:
 
 
 def test_response_times_match_independent_computation(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.response_times(analytics_home, YEAR)
     expected = expected_response_times()
     got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int), strict=True))
@@ -276,8 +275,7 @@ def test_response_times_match_independent_computation(analytics_home):
 
 
 def test_holiday_is_not_a_business_day(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     # 2026-07-02 (Thu) 16:00 -> 2026-07-06 (Mon) 09:00 across the observed July 3 holiday
     assert business_seconds(datetime(2026, 7, 2, 16), datetime(2026, 7, 6, 9)) == 2 * 3600
     df = analysis.query(
@@ -290,8 +288,7 @@ def test_holiday_is_not_a_business_day(analytics_home):
 def test_2031_holidays_are_not_business_hours(analytics_home):
     """Holidays come from the `holidays` library for any year the tickets reach (issue 16):
     2031's Independence Day, Thanksgiving and Martin Luther King Jr. Day are days off."""
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.response_times(analytics_home, 2031)
     got = dict(zip(df["ticket_id"], df["business_seconds"].astype(int), strict=True))
     assert got == {tid: secs for tid, _o, _a, secs in TICKETS_2031}
@@ -310,8 +307,7 @@ def test_2031_holidays_are_not_business_hours(analytics_home):
 def test_library_holidays_equal_the_typed_list(analytics_home):
     """For the years the typed list covered, the library gives the same observed dates
     (2027-12-31 for New Year's Day 2028 included)."""
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.query(
         analytics_home,
         "select observed_date, holiday_date, holiday_year from us_federal_holidays"
@@ -331,8 +327,8 @@ def test_library_holidays_equal_the_typed_list(analytics_home):
 
 def test_data_time_is_the_last_ingest(analytics_home, tmp_path):
     """R20: the analysis helpers say the time of the data, the last ingest (Mountain time)."""
-    from support_billing import analysis
-    from support_billing.warehouse import ensure_home, open_warehouse
+    from support_billing.reporting import analysis
+    from support_billing.storage.warehouse import ensure_home, open_warehouse
 
     stamp = analysis.data_time(analytics_home)
     assert stamp.isoformat() == "2026-12-31T11:30:00-07:00"
@@ -350,8 +346,7 @@ def test_overage_cost_under_each_policy(analytics_home):
     July: added July-December at 10.00 = 120.00, or 2 x 150.00 = 300.00 up front. B
     (upfront) has 1 in October: 150.00 up front, or added October-December with its tier
     total 2 + 1 = 3, so at 10.00: 30.00."""
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.overage_cost_by_policy(analytics_home, YEAR).set_index("customer_id")
     assert df.loc["A", "cost_if_subscription"] == pytest.approx(120.0)
     assert df.loc["A", "cost_if_upfront"] == pytest.approx(300.0)
@@ -368,8 +363,7 @@ def test_overage_cost_under_each_policy(analytics_home):
 
 
 def test_share_within_promise_by_month(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.response_share_within_promise_by_month(analytics_home, YEAR)
     by_month: dict[str, list[int]] = {}
     for t in tickets():
@@ -387,8 +381,7 @@ def test_share_within_promise_by_month(analytics_home):
 
 
 def test_slowest_tickets(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     expected = sorted(expected_response_times().items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     df = analysis.slowest_tickets(analytics_home, YEAR, 3)
     assert list(df["ticket_id"]) == [k for k, _ in expected]
@@ -396,8 +389,7 @@ def test_slowest_tickets(analytics_home):
 
 
 def test_usage_vs_allotment(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.usage_vs_allotment(analytics_home, YEAR).set_index("customer_id")
     billable = expected_billable_by_customer()
     for cust, allotment in ALLOTMENT.items():
@@ -411,8 +403,7 @@ def test_usage_vs_allotment(analytics_home):
 
 
 def test_closest_to_running_out(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     # A and B have used everything; D has 1 left, C has 5.
     df = analysis.closest_to_running_out(analytics_home, YEAR, 3)
     assert list(df["customer_id"]) == ["D", "C"]
@@ -423,8 +414,7 @@ def test_closest_to_running_out(analytics_home):
 
 
 def test_incident_usage_monthly(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.monthly_usage(analytics_home, YEAR, "A")
     assert list(df["month"]) == list(range(1, 13))
     assert list(df["billable_incidents"]) == [2] * 7 + [0] * 5
@@ -439,8 +429,7 @@ def test_incident_usage_monthly(analytics_home):
 
 
 def test_overage_revenue_by_month(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     df = analysis.overage_revenue_by_month(analytics_home, YEAR)
     assert len(df) == 24
     rev = {(r.period, r.overage_treatment): r.revenue for r in df.itertuples()}
@@ -458,8 +447,7 @@ def test_overage_revenue_by_month(analytics_home):
 
 
 def test_expiring_forecast(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     # On Dec 31 the forecast is exactly what expires (R11).
     df = analysis.expiring_forecast(analytics_home, YEAR, as_of="2026-12-31").set_index(
         "customer_id"
@@ -482,8 +470,7 @@ def test_expiring_forecast(analytics_home):
 
 
 def test_hourly_work_and_prepaid_balances(analytics_home):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     hw = analysis.hourly_work(analytics_home, YEAR)
     rows = {(r.customer_id, r.period, r.activity): r for r in hw.itertuples()}
     # A: block P1 of 10 h (bought 2026-01-15): 6 h implementation in Feb from the block,
@@ -506,8 +493,7 @@ def test_hourly_work_and_prepaid_balances(analytics_home):
 def test_read_only_connection_is_refused_writes(analytics_home):
     """analysis.py only ever reads: its connection cannot write."""
     import duckdb
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     con = analysis._connect_read_only(analytics_home)
     try:
         with pytest.raises(duckdb.Error):
@@ -522,8 +508,8 @@ def test_waits_for_the_billing_runs_write_lock(analytics_home):
     import sys
     import time as clock
 
-    from support_billing import analysis
-    from support_billing.warehouse import warehouse_path
+    from support_billing.reporting import analysis
+    from support_billing.storage.warehouse import warehouse_path
 
     holder = subprocess.Popen(
         [
@@ -551,8 +537,7 @@ def test_waits_for_the_billing_runs_write_lock(analytics_home):
 
 
 def test_missing_warehouse_is_a_clear_error(tmp_path):
-    from support_billing import analysis
-
+    from support_billing.reporting import analysis
     with pytest.raises(analysis.AnalysisError, match="no warehouse"):
         analysis.response_times(tmp_path, YEAR)
 
@@ -592,7 +577,7 @@ def test_holiday_rows_every_year(year):
 def test_notebook_home_resolution(tmp_path, monkeypatch):
     """home, else SUPPORT_BILLING_HOME, else ./data; from notebooks/ a relative path that is
     not there is taken from the project root above."""
-    from support_billing.analysis import notebook_home
+    from support_billing.reporting.analysis import notebook_home
 
     project = tmp_path / "project"
     (project / "notebooks").mkdir(parents=True)
@@ -611,7 +596,7 @@ def test_notebook_home_resolution(tmp_path, monkeypatch):
 
 
 def test_months_and_periods():
-    from support_billing.analysis import periods, resolve_months
+    from support_billing.reporting.analysis import periods, resolve_months
 
     assert resolve_months(None) == list(range(1, 13))
     assert resolve_months("1-3") == [1, 2, 3]

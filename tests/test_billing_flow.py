@@ -20,8 +20,12 @@ from pathlib import Path
 import pytest
 from conftest import copy_home
 from flow_scenario import add_timesheet
-from support_billing import billing, dbt_runner, exporters, finalize, periods
-from support_billing.warehouse import open_warehouse
+from support_billing import periods
+from support_billing.billing import finalize
+from support_billing.billing import flow as billing
+from support_billing.exports import writers as exporters
+from support_billing.storage import dbt_runner
+from support_billing.storage.warehouse import open_warehouse
 
 D = Decimal
 
@@ -429,14 +433,6 @@ def test_default_period_is_the_previous_month(billing_home, capsys):
     previous = periods.previous_period()
     assert (billing_home / "exports" / previous / "manifest.json").exists()
     assert f"support-billing bill: {previous}" in capsys.readouterr().out
-
-
-def test_ingest_is_skipped_with_a_warning_when_unavailable(billing_home, monkeypatch, capsys):
-    monkeypatch.setattr(billing, "_ingest_callable",
-                        lambda: (None, "ingest_flow / ingest_paths not available yet"))
-    assert bill(billing_home, "2026-05", preview=True) == 0
-    assert ("warning: ingest skipped: ingest_flow / ingest_paths not available yet"
-            in capsys.readouterr().err)
 
 
 @pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test

@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from support_billing import billing
-from support_billing.warehouse import ensure_home, open_warehouse
+from support_billing.billing import flow as billing
+from support_billing.storage.warehouse import ensure_home, open_warehouse
 
 pytestmark = pytest.mark.slow
 D = Decimal

@@ -24,8 +24,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from support_billing import billing, exporters
-from support_billing.warehouse import ensure_home, open_warehouse
+from support_billing.billing import flow as billing
+from support_billing.exports import writers as exporters
+from support_billing.storage.warehouse import ensure_home, open_warehouse
 
 MARTS = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "marts"
 NEEDED = ("invoices.sql", "invoice_lines.sql", "prepaid_deductions.sql", "fct_incidents.sql",
@@ -209,8 +210,7 @@ def test_same_inputs_give_byte_identical_files(billed, tmp_path):
 
 def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypatch, capsys):
     """A corrupted price between build and gate: exit 1, nothing exported, report saved."""
-    from support_billing import dbt_runner
-
+    from support_billing.storage import dbt_runner
     home = ensure_home(tmp_path / "tampered")
     for name, text in FILES.items():
         (home / "inbox" / name).write_text(text, encoding="utf-8")

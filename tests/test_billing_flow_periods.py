@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from support_billing import periods
-from support_billing.finalize import unfinalized_before
+from support_billing.billing.finalize import unfinalized_before
 
 UTC = UTC
 

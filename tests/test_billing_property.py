@@ -281,7 +281,7 @@ def test_generator_covers_the_rules(batch):
 
 def test_dbt_data_tests_hold_on_random_data(batch):
     """The project's own data tests (invariants) pass on valid random inputs (first batch)."""
-    from support_billing.dbt_runner import run_dbt
+    from support_billing.storage.dbt_runner import run_dbt
 
     period = batch[0]
     if period != BATCHES[0][0]:

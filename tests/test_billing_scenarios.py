@@ -433,7 +433,7 @@ def edited_prices_scenario():
 def built_edited_prices(tmp_path_factory):
     """Seeds built, then price-book rows added (SPEC 2: prices change without code),
     then the models run again."""
-    from support_billing.dbt_runner import run_dbt
+    from support_billing.storage.dbt_runner import run_dbt
 
     home = tmp_path_factory.mktemp("prices") / "home"
     home.mkdir()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pytest
 from oracle import scenario_db as sc
-from support_billing import dbt_runner
+from support_billing.storage import dbt_runner
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support_billing.dbt_runner import run_dbt
-from support_billing.warehouse import open_warehouse
+from support_billing.storage.dbt_runner import run_dbt
+from support_billing.storage.warehouse import open_warehouse
 
 
 @pytest.fixture(scope="module")

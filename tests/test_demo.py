@@ -6,8 +6,8 @@ import datetime as dt
 import types
 
 import pytest
-from support_billing import demo
-from support_billing.sample_data import FILES
+from sample_exports import demo
+from sample_exports.generator import FILES
 
 
 @pytest.mark.parametrize(
@@ -36,8 +36,8 @@ def test_sample_data_is_placed_once(tmp_path):
 
 
 def test_falls_back_to_ingest_while_billing_is_a_placeholder(tmp_path, monkeypatch, capsys):
-    import support_billing.billing as billing
-    import support_billing.ingest as ingest
+    import support_billing.billing.flow as billing
+    import support_billing.ingest.flow as ingest
 
     monkeypatch.setattr(billing, "__doc__", "Placeholder: filled in by its issue.")
     calls = []
@@ -54,13 +54,13 @@ def test_bad_customer_count_is_a_usage_error(tmp_path):
 
 
 def _billing_available() -> bool:
-    import support_billing.billing as billing
+    import support_billing.billing.flow as billing
 
     return not demo._is_placeholder(billing)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _billing_available(), reason="support_billing.billing is a placeholder")
+@pytest.mark.skipif(not _billing_available(), reason="support_billing.billing.flow is a placeholder")
 def test_demo_bills_one_month_end_to_end(prefect_server, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     monkeypatch.setattr(demo, "today_mountain", lambda: dt.date(2026, 11, 26))

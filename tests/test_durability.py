@@ -242,8 +242,7 @@ def test_rebuild_restores_history_and_the_next_month_bills_as_it_would_have(tmp_
 
 
 def test_ledger_files_are_append_only_and_checked(tmp_path):
-    from support_billing import ledger
-
+    from support_billing.storage import ledger
     path = tmp_path / "ledger" / "months" / "2026-01.jsonl"
     assert ledger.write_once(path, b'{"a":1}\n') is True
     assert ledger.write_once(path, b'{"a":1}\n') is False  # same records: a no-op

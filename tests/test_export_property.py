@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from oracle import export_oracle
-from support_billing import exporters
-from support_billing.exporters import DEFAULT_ITEMS, LINE_TYPE_ORDER, ExportConfig
+from support_billing.exports import writers as exporters
+from support_billing.exports.writers import DEFAULT_ITEMS, LINE_TYPE_ORDER, ExportConfig
 
 PERIOD = "2026-05"
 GATE = {"suites": ["invoices", "invoice_lines", "incident_reconciliation"], "success": True}

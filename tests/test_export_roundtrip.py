@@ -16,8 +16,8 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from oracle import export_oracle
-from support_billing import exporters
-from support_billing.exporters import ExportConfig
+from support_billing.exports import writers as exporters
+from support_billing.exports.writers import ExportConfig
 from test_export_property import CONFIGS, GATE, PERIOD, month
 
 # The characters a strict reader trips on, first among equals.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from oracle import export_oracle
-from support_billing import exporters
-from support_billing.exporters import ExportConfig
+from support_billing.exports import writers as exporters
+from support_billing.exports.writers import ExportConfig
 from test_exporters import GATE, INVOICES, LINES, invoice, line
 
 openpyxl = pytest.importorskip("openpyxl")

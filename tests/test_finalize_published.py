@@ -12,8 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support_billing import exporters, finalize, ledger
-from support_billing.warehouse import init_warehouse
+from support_billing.billing import finalize
+from support_billing.exports import writers as exporters
+from support_billing.storage import ledger
+from support_billing.storage.warehouse import init_warehouse
 
 D = Decimal
 

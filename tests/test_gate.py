@@ -10,8 +10,8 @@ from decimal import Decimal as D
 import duckdb
 import pandas as pd
 import pytest
-from support_billing import gate, gate_sql
-from support_billing.gate import GateInputs, price_in_force, run_gate
+from support_billing.billing import gate, gate_sql
+from support_billing.billing.gate import GateInputs, price_in_force, run_gate
 
 PRICE_BOOK = [
     {"price_key": k, "effective_from": date(2000, 1, 1), "value": D(v)}

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 import test_gate as tg
-from support_billing import billing, gate, gate_gx, ingest
+from support_billing.billing import flow as billing
+from support_billing.billing import gate, gate_gx
+from support_billing.ingest import flow as ingest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,7 +79,7 @@ import sys
 from support_billing import cli
 real_app = cli.app
 def app(*args, **kwargs):
-    from support_billing import billing
+    from support_billing.billing import flow as billing
     def boom(period, preview):
         raise RuntimeError("disk unplugged")
     billing._refuse_unfinished = boom
@@ -132,8 +134,6 @@ def test_the_review_page_links_the_months_data_docs(billing_home, capsys):
     an approved month's final page links the pages of the run that approved it."""
     import re
 
-    from support_billing import drafts
-
     home = billing_home
     suites = sorted([*gate.SUITES, "statement_totals", "statement_incidents"])
 
@@ -148,7 +148,7 @@ def test_the_review_page_links_the_months_data_docs(billing_home, capsys):
     assert billing.cli_bill(home, "2026-05", True) == 0
     for href, name in links(home / "reports" / "_preview"):
         assert href.startswith(f"gx/validations/{name}/2026-05-preview/")
-    assert drafts.cli_approve(home, "2026-05") == 0
+    assert billing.cli_approve(home, "2026-05") == 0
     for href, name in links(home / "reports"):  # approve gates as a preview (drafts.py)
         assert href.startswith(f"_preview/gx/validations/{name}/2026-05-preview/")
     assert billing.cli_bill(home, "2026-06", False) == 0
@@ -161,8 +161,8 @@ def test_a_retried_file_is_loaded_exactly_once(home, prefect_server, monkeypatch
     back and the retry loads the file once; an exception after the commit makes the retry
     find the same bytes loaded and skip them (R-IN2, R-IN3)."""
     from ingest_helpers import customers_file, rows
-    from support_billing import ingest_load
-    from support_billing.ingest import cli_ingest
+    from support_billing.ingest import load as ingest_load
+    from support_billing.ingest.flow import cli_ingest
 
     real_load, real_cleanup = ingest_load._load, ingest_load._cleanup
     failures = {"load": 1, "cleanup": 0}

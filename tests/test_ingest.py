@@ -387,7 +387,7 @@ def test_denver_sql_conversion_matches_zoneinfo():
     from zoneinfo import ZoneInfo
 
     import duckdb
-    from support_billing.ingest_kinds import denver_us_sql
+    from support_billing.ingest.mountain_time import denver_us_sql
 
     den = ZoneInfo("America/Denver")
     locals_: list[datetime] = []
@@ -459,8 +459,7 @@ def test_an_unchanged_file_is_not_read_again(home, monkeypatch):
     modification time and inode, without reading its bytes again; once it changes, it is
     read and loaded. (The scans run "later" than the file was written: a file changed
     within a few seconds of its scan is racily clean and read again, R-IN7.)"""
-    from support_billing import ingest_load
-
+    from support_billing.ingest import load as ingest_load
     path = customers_file(home / "inbox", "C1")
     scan_later(monkeypatch)
     ingest(home)
@@ -656,7 +655,7 @@ def test_missing_path_is_an_error(home):
     ("timesheets", None), ("Subscriptions.Csv", "subscriptions"),
 ])
 def test_kind_from_name(name, kind):
-    from support_billing.ingest_kinds import kind_of
+    from support_billing.ingest.kinds import kind_of
 
     assert kind_of(name) == kind
 
@@ -667,7 +666,7 @@ def test_fast_path_line_numbers_match_the_csv_module(tmp_path):
     import random
 
     import duckdb
-    from support_billing.ingest_csv import fast_source, python_source, read_header, scan_bytes
+    from support_billing.ingest.parse import fast_source, python_source, read_header, scan_bytes
 
     rnd = random.Random(5)
     pieces = ["plain", '"comma, inside"', '"two\nlines"', '"crlf\r\nline"', '"""quoted"""',

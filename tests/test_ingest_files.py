@@ -63,8 +63,7 @@ def test_a_header_cut_before_its_line_ending_is_refused(home):
 def test_a_file_written_to_while_it_is_read_is_refused_then_loaded(home, monkeypatch):
     """The writer appends a row after the ingest hashed the file: nothing of the file loads
     (its bytes are no longer the ones hashed); the next ingest loads all of it."""
-    from support_billing import ingest_load
-
+    from support_billing.ingest import load as ingest_load
     path = customers_file(home / "inbox", "C1")
     real_scan = ingest_load.scan_bytes
 
@@ -103,8 +102,7 @@ def frozen_file_times(monkeypatch) -> None:
     first stat, so a rewrite of the same size looks unchanged by size, times and inode."""
     from types import SimpleNamespace
 
-    from support_billing import ingest_load
-
+    from support_billing.ingest import load as ingest_load
     real = ingest_load.file_state
     first: dict[str, tuple[int, int]] = {}
 
@@ -120,8 +118,7 @@ def frozen_file_times(monkeypatch) -> None:
 
 def scan_soon_after_last_change(monkeypatch, path, ms: int = 500) -> None:
     """The next scans happen ``ms`` after the file's last change (however slow the test)."""
-    from support_billing import ingest_load
-
+    from support_billing.ingest import load as ingest_load
     changed = max(os.stat(path).st_mtime_ns, os.stat(path).st_ctime_ns)
     monkeypatch.setattr(ingest_load, "scan_clock", lambda: changed + ms * 10**6)
 
@@ -160,8 +157,7 @@ def test_old_file_rewritten_with_its_old_size_and_mtime_is_read_again(home, monk
 
 
 def test_a_racy_scan_is_hashed_once_more_then_the_no_op_stays_cheap(home, monkeypatch):
-    from support_billing import ingest_load
-
+    from support_billing.ingest import load as ingest_load
     path = customers_file(home / "inbox", "C1")
     scan_soon_after_last_change(monkeypatch, path)
     ingest(home)  # scanned half a second after the file was written: racily clean
@@ -178,7 +174,7 @@ def test_a_racy_scan_is_hashed_once_more_then_the_no_op_stays_cheap(home, monkey
 
 def test_scan_record_of_an_older_warehouse_is_hashed_again(home, monkeypatch):
     """A warehouse made before R-IN7 has no scan time in raw.file_scans: not trusted."""
-    from support_billing.ingest import warehouse
+    from support_billing.ingest.flow import warehouse
 
     scan_later(monkeypatch)
     path = customers_file(home / "inbox", "C1")
@@ -279,7 +275,7 @@ def test_a_reported_name_stays_on_one_line(home):
 
 
 def test_a_warehouse_from_before_r_in7_gets_the_scan_columns(home):
-    from support_billing.ingest import warehouse
+    from support_billing.ingest.flow import warehouse
 
     path = customers_file(home / "inbox", "C1")
     with warehouse(home) as con:  # the table as it was made before R-IN7
@@ -311,7 +307,7 @@ def test_no_message_echoes_a_files_content(home):
 
 def test_cli_reports_odd_entries_one_line_each_and_never_their_content(
         home, odd_inbox, prefect_server, capfd):
-    from support_billing.ingest import cli_ingest
+    from support_billing.ingest.flow import cli_ingest
 
     code = run_with_timeout(lambda: cli_ingest(home, []))
     out, err = capfd.readouterr()
@@ -331,7 +327,6 @@ def test_cli_reports_odd_entries_one_line_each_and_never_their_content(
 
 def run_main(monkeypatch, *args: str) -> int:
     from support_billing import cli
-
     monkeypatch.setattr(sys, "argv", ["support-billing", *args])
     with pytest.raises(SystemExit) as exc:
         cli.main()
@@ -380,7 +375,7 @@ def test_period_takes_ascii_digits_only(home, monkeypatch, capfd, period):
 def test_cli_cut_file_and_formula_name(home, prefect_server, capfd):
     """Through the real flow: the cut file is one error line (exit 1), the formula name a
     rejected row listed with its reason, the good rows load."""
-    from support_billing.ingest import cli_ingest
+    from support_billing.ingest.flow import cli_ingest
 
     inbox = home / "inbox"
     write(inbox, "customers.csv", CUSTOMERS + "C1,One,,,\nC2,=HYPERLINK(\"x\"),,,\n")
@@ -405,7 +400,7 @@ def test_cli_cut_file_and_formula_name(home, prefect_server, capfd):
 def test_property_a_file_cut_anywhere_loads_all_its_lines_or_nothing(tmp_path_factory, data):
     """Invariant (R-IN7): an export cut at any byte loads nothing unless the cut falls on a
     line break, and then exactly the complete rows before it."""
-    from support_billing.warehouse import ensure_home
+    from support_billing.storage.warehouse import ensure_home
 
     home = ensure_home(tmp_path_factory.mktemp("cut") / "home")
     customers_file(home / "inbox", "C1")

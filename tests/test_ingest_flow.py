@@ -8,7 +8,7 @@ from ingest_helpers import CUSTOMERS, TICKETS, customers_file, rows, ticket, wri
 
 @pytest.mark.slow  # two ingests, each building the models (R20)
 def test_cli_ingest_runs_the_flow_and_reports(home, prefect_server, capsys):
-    from support_billing.ingest import cli_ingest
+    from support_billing.ingest.flow import cli_ingest
 
     inbox = home / "inbox"
     customers_file(inbox, "C1")
@@ -40,7 +40,7 @@ def test_cli_ingest_runs_the_flow_and_reports(home, prefect_server, capsys):
 
 def test_ingest_flow_runs_as_a_subflow(home, prefect_server):
     from prefect import flow
-    from support_billing.ingest import ingest_flow
+    from support_billing.ingest.flow import ingest_flow
 
     write(home / "inbox", "customers.csv", CUSTOMERS + "C1,One,,,\n")
 

@@ -193,7 +193,7 @@ def test_reasons_quote_short_printable_values(home):
 
 def test_sample_data_has_nothing_r_in6_rejects(home):
     """The bundled sample (data/sample, the demo's generator) loads without a rejection."""
-    from support_billing.sample_data import FILES, generate
+    from sample_exports.generator import FILES, generate
 
     result = generate(home / "inbox", customers=60, year=2026, seed=11)
     s = ingest(home)
@@ -216,7 +216,7 @@ def test_property_a_name_loads_exactly_or_is_rejected(tmp_path_factory, names):
     surrounding spaces, never otherwise altered) or its row is rejected, and it is rejected
     exactly when it is blank, holds a control character, begins with =, +, - or @, or is
     longer than 255 characters."""
-    from support_billing.warehouse import ensure_home
+    from support_billing.storage.warehouse import ensure_home
 
     home = ensure_home(tmp_path_factory.mktemp("prop") / "home")
     records = [[f"K{i}", n, "", "", ""] for i, n in enumerate(names)]

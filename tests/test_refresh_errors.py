@@ -12,8 +12,7 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 
 def test_an_unexpected_refresh_failure_is_one_line_with_its_traceback_in_a_log(
         home: Path, monkeypatch, capsys):
-    from support_billing import yearend
-
+    from support_billing.yearend import refresh as yearend
     (home / "warehouse.duckdb").write_bytes(b"")  # cli_refresh checks that it exists
 
     def broken(*_args, **_kwargs):

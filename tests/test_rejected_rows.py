@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support_billing.ingest import ingest_paths
-from support_billing.rejected import HEADER, rejected_rows_path, render
+from support_billing.ingest.flow import ingest_paths
+from support_billing.reporting.rejected import HEADER, rejected_rows_path, render
 
 TIMESTAMP_REASON = ("opened_at '05/05/2026' is not a valid timestamp; expected "
                     "YYYY-MM-DD HH:MM[:SS[.ffffff]] with an optional Z or +HH:MM/-HH:MM")

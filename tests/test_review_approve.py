@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from review_dom import CHROMIUM, ReviewDom, dump_dom, screenshot
 from support_billing.cli import app
-from support_billing.warehouse import ensure_home, open_warehouse
+from support_billing.storage.warehouse import ensure_home, open_warehouse
 from typer.testing import CliRunner
 
 MARTS = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "marts"

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from review_dom import ReviewDom
-from support_billing.review import render_review, review_page_path, write_review_page
-from support_billing.warehouse import init_warehouse
+from support_billing.reporting.review import render_review, review_page_path, write_review_page
+from support_billing.storage.warehouse import init_warehouse
 
 MARTS_DDL = """
 create table main.invoices (period varchar, invoice_number varchar, document_type varchar,
@@ -214,8 +214,7 @@ def test_the_same_data_gives_the_same_bytes(home, warehouse):
 
 
 def test_a_large_month_lists_only_the_flagged_customers(home, warehouse, monkeypatch):
-    from support_billing import review_data
-
+    from support_billing.reporting import review_data
     monkeypatch.setattr(review_data, "FULL_LIST_LIMIT", 6)  # 7 customers here
     html = render_review(warehouse, home, "2026-10", False, gate_report(home))
     dom = ReviewDom(html)

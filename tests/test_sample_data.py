@@ -10,8 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from support_billing import sample_data
-from support_billing.sample_data import FILES, generate
+from sample_exports import generator as sample_data
+from sample_exports.generator import FILES, generate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATEGORIES = {c for c, _ in sample_data.CATEGORIES}
@@ -160,7 +160,7 @@ def test_same_seed_gives_byte_identical_files(sample25, tmp_path):
 
 
 def test_committed_sample_is_the_generators_output(tmp_path):
-    """data/sample/ is `python -m support_billing.sample_data --customers 25 --seed 7`."""
+    """data/sample/ is `python -m sample_exports.generator --customers 25 --seed 7`."""
     generate(tmp_path, customers=25, year=2026, seed=7)
     for kind in FILES:
         committed = REPO_ROOT / "data" / "sample" / f"{kind}.csv"
@@ -313,16 +313,15 @@ def test_command_line(tmp_path, capsys):
 
 
 def _ingest_available() -> bool:
-    from support_billing import ingest
-
+    from support_billing.ingest import flow as ingest
     return not (ingest.__doc__ or "").startswith("Placeholder")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _ingest_available(), reason="support_billing.ingest is a placeholder")
+@pytest.mark.skipif(not _ingest_available(), reason="support_billing.ingest.flow is a placeholder")
 def test_ingest_loads_every_generated_row(prefect_server, home, tmp_path):
-    from support_billing.ingest import cli_ingest
-    from support_billing.warehouse import open_warehouse
+    from support_billing.ingest.flow import cli_ingest
+    from support_billing.storage.warehouse import open_warehouse
 
     result = generate(home / "inbox", customers=25, year=2026, seed=7)
     assert cli_ingest(home, []) == 0

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from support_billing import schedules, yearend
+from support_billing import schedules
 from support_billing.cli import app
+from support_billing.yearend import refresh as yearend
 from typer.testing import CliRunner
 
 
@@ -43,7 +44,7 @@ def test_deployments_carry_the_cron_strings_and_the_denver_time_zone(home: Path)
     assert refresh.parameters == {"home": str(home.resolve()), "year": None, "preview": False}
     # served runs load the flows from the installed package, whatever the working folder
     assert billing.entrypoint == "support_billing.schedules.scheduled_billing_flow"
-    assert refresh.entrypoint == "support_billing.yearend.year_refresh_flow"
+    assert refresh.entrypoint == "support_billing.yearend.refresh.year_refresh_flow"
 
 
 def test_schedules_fire_at_denver_wall_clock_times_across_dst(home: Path):
@@ -133,7 +134,7 @@ def test_run_once_bill_runs_the_scheduled_flow_for_the_previous_month(home: Path
 def test_run_once_refresh_runs_the_year_refresh_flow_for_the_current_denver_year(
     home: Path, monkeypatch, prefect_server
 ):
-    from support_billing.warehouse import open_warehouse
+    from support_billing.storage.warehouse import open_warehouse
     from test_yearend import CUSTOMERS, SUBSCRIPTIONS, TICKETS, insert_raw
 
     with open_warehouse(home) as con:

@@ -122,7 +122,6 @@ def test_bill_refuses_bad_settings_with_exit_2(tmp_path):
 def test_a_command_that_lets_a_settings_error_through_exits_2(monkeypatch, capsys):
     """cli.main turns a SettingsError raised by any command into exit 2 (section 8)."""
     from support_billing import cli
-
     def boom(*_args, **_kwargs):
         raise SettingsError("settings.toml: xero.foo: unknown key")
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from statements_scenario import CORRECTION, FEBRUARY_FILES
-from support_billing import billing, statements, statements_cli
-from support_billing.warehouse import connect, ensure_home
+from support_billing.billing import flow as billing
+from support_billing.exports import statement_year as statements_cli
+from support_billing.exports import statements
+from support_billing.storage.warehouse import connect, ensure_home
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,7 +70,7 @@ def test_manifest_lists_every_statement(home):
     # rows = the number of invoice lines the statement shows (= its invoice's line_count)
     assert {n: f["rows"] for n, f in listed.items()} == {
         f"statements/{Q}.html": 2, f"statements/{P}.html": 2, f"statements/{R}.html": 5}
-    from support_billing.exporters import sha256_file
+    from support_billing.exports.writers import sha256_file
 
     assert all(sha256_file(folder / n) == f["sha256"] for n, f in listed.items())
     report = json.loads((home / "reports" / "quality_2026-03.json").read_text())
@@ -166,7 +168,7 @@ def test_statements_are_byte_identical_on_a_rerun(home, tmp_path):
 def test_pdf_is_byte_identical_and_prints_the_statement(home, tmp_path):
     if shutil.which("pdftoppm") is None:
         pytest.skip("poppler-utils not installed")
-    from support_billing.statements_pdf import html_file_to_pdf
+    from support_billing.exports.statements_pdf import html_file_to_pdf
 
     runs = []
     for name in ("a", "b"):

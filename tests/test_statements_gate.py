@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from support_billing import gate, gate_sql
+from support_billing.billing import gate, gate_sql
 
 PERIOD = "2026-03"
 

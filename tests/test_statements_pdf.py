@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support_billing import statements_pdf
-from support_billing.statements_pdf import PdfError, fix_dates
+from support_billing.exports import statements_pdf
+from support_billing.exports.statements_pdf import PdfError, fix_dates
 
 PDF = (b"%%PDF-1.4\n1 0 obj\n<</Creator (x)\n/CreationDate (D:%s)\n/ModDate (D:%s)>>\n"
        b"endobj\nxref\n0 2\ntrailer\n")

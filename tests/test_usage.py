@@ -19,9 +19,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support_billing import dbt_runner, yearend
 from support_billing.cli import app
-from support_billing.usage import projected_exhaustion
+from support_billing.reporting.usage import projected_exhaustion
+from support_billing.storage import dbt_runner
+from support_billing.yearend import refresh as yearend
 from typer.testing import CliRunner
 
 CUSTOMERS = [

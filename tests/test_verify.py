@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from support_billing import exporters
 from support_billing.cli import app
-from support_billing.exporters import ExportConfig
-from support_billing.verify import verify_folder
+from support_billing.exports import writers as exporters
+from support_billing.exports.verify import verify_folder
+from support_billing.exports.writers import ExportConfig
 from test_exporters import GATE, INVOICES, LINES, _many
 from typer.testing import CliRunner
 

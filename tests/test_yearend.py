@@ -26,9 +26,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support_billing import yearend
 from support_billing.cli import app
-from support_billing.warehouse import connect, open_warehouse
+from support_billing.storage.warehouse import connect, open_warehouse
+from support_billing.yearend import refresh as yearend
 from typer.testing import CliRunner
 
 CUSTOMERS = [
@@ -100,7 +100,7 @@ def insert_raw(con, customers, subscriptions, tickets) -> None:
 
 
 def build_home(home: Path, customers, subscriptions, tickets) -> Path:
-    from support_billing.dbt_runner import build
+    from support_billing.storage.dbt_runner import build
 
     with open_warehouse(home) as con:
         insert_raw(con, customers, subscriptions, tickets)
@@ -185,8 +185,7 @@ def test_refresh_closes_2026_and_opens_2027(fresh: Path, on_day, prefect_server)
         )
     ]
     # R19: the close is also in the ledger, append-only, with its checksum
-    from support_billing import ledger
-
+    from support_billing.storage import ledger
     records = ledger.read_verified(fresh / "ledger" / "closed_years" / "2026-r1.jsonl")
     assert [(r["record"], r["year"], r["revision"], r["report_csv"]) for r in records] == [
         ("closed_year", 2026, 1, YEAR_END_2026)]

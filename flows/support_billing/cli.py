@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from .warehouse import resolve_home
+from support_billing.storage.warehouse import resolve_home
 
 app = typer.Typer(
     add_completion=False,
@@ -61,7 +61,7 @@ def ingest(
     ),
 ) -> None:
     """Load CSV exports into the warehouse (R-IN1..R-IN5)."""
-    from .ingest import cli_ingest
+    from support_billing.ingest.flow import cli_ingest
 
     code = cli_ingest(State.home, list(paths or []))
     _record_ingests()
@@ -71,8 +71,8 @@ def ingest(
 def _record_ingests() -> None:
     """R19: the order of the ingests goes to HOME/ledger/ for ``rebuild`` (a failure here is
     a warning; the next bill records them)."""
-    from .ledger import record_ingests
-    from .warehouse import open_warehouse, warehouse_path
+    from support_billing.storage.ledger import record_ingests
+    from support_billing.storage.warehouse import open_warehouse, warehouse_path
 
     if not warehouse_path(State.home).exists():
         return
@@ -97,7 +97,7 @@ def bill(
     ),
 ) -> None:
     """Ingest the inbox, build the models, run the quality gate and export invoices."""
-    from .billing import cli_bill
+    from support_billing.billing.flow import cli_bill
 
     raise typer.Exit(cli_bill(State.home, period, preview, yes=yes))
 
@@ -108,7 +108,7 @@ def refresh(
     preview: bool = typer.Option(False, "--preview", help="Allow a year whose Jan 1 has not come."),
 ) -> None:
     """The January 1 run: close year Y-1, open year Y (R8, R11)."""
-    from .yearend import cli_refresh
+    from support_billing.yearend.refresh import cli_refresh
 
     raise typer.Exit(cli_refresh(State.home, year, preview))
 
@@ -122,7 +122,7 @@ def usage(
     """Incident usage per customer: allotment, covered, overage, remaining, expired."""
     if format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {format!r}", 2)
-    from .usage import cli_usage
+    from support_billing.reporting.usage import cli_usage
 
     raise typer.Exit(cli_usage(State.home, year, customer, format))
 
@@ -133,7 +133,7 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed of the sample data."),
 ) -> None:
     """Generate sample data and bill one month end to end."""
-    from .demo import cli_demo
+    from sample_exports.demo import cli_demo
 
     raise typer.Exit(cli_demo(State.home, customers, seed))
 
@@ -145,7 +145,7 @@ def serve(
     ),
 ) -> None:
     """Run the schedules: monthly billing 06:00 on the 1st, refresh 00:05 on Jan 1 (Denver)."""
-    from .schedules import cli_serve
+    from support_billing.schedules import cli_serve
 
     raise typer.Exit(cli_serve(State.home, run_once))
 
@@ -159,7 +159,7 @@ def notebooks(
     ),
 ) -> None:
     """Open the analysts' notebooks in JupyterLab on this home (needs the analyst extra)."""
-    from .analyst_tools import cli_notebooks
+    from support_billing.reporting.analyst_tools import cli_notebooks
 
     raise typer.Exit(cli_notebooks(State.home, port, no_browser, print_command))
 
@@ -167,7 +167,7 @@ def notebooks(
 @app.command()
 def docs() -> None:
     """Build dbt's documentation site for this home into HOME/reports/dbt-docs/."""
-    from .analyst_tools import cli_docs
+    from support_billing.reporting.analyst_tools import cli_docs
 
     raise typer.Exit(cli_docs(State.home))
 
@@ -182,7 +182,7 @@ def approve(
     ),
 ) -> None:
     """Finalize the reviewed draft: bill the month only if it equals its latest draft (R17)."""
-    from .drafts import cli_approve
+    from support_billing.billing.flow import cli_approve
 
     raise typer.Exit(cli_approve(State.home, period, yes))
 
@@ -193,7 +193,7 @@ def verify(
         ..., help="An export folder, e.g. exports/2026-05 (here, or under HOME)."),
 ) -> None:
     """Check an export folder against its manifest.json before importing it (section 5)."""
-    from .verify import cli_verify
+    from support_billing.exports.verify import cli_verify
 
     raise typer.Exit(cli_verify(path, State.home))
 
@@ -201,7 +201,7 @@ def verify(
 @app.command("settings")
 def show_settings() -> None:
     """Print the settings in force and where each came from (section 8)."""
-    from .settings import cli_settings
+    from support_billing.settings import cli_settings
 
     raise typer.Exit(cli_settings(State.home))
 
@@ -217,7 +217,7 @@ def statement(
         "'-' for stdout (html, json)."),
 ) -> None:
     """One customer's statement for the year so far (SPEC section 5)."""
-    from .statements_cli import cli_statement
+    from support_billing.exports.statement_year import cli_statement
 
     raise typer.Exit(cli_statement(State.home, customer, year, format, output))
 
@@ -225,7 +225,7 @@ def statement(
 @app.command()
 def rebuild() -> None:
     """A new warehouse from the inbox files and HOME/ledger/ (R19)."""
-    from .rebuild import cli_rebuild
+    from support_billing.rebuild import cli_rebuild
 
     raise typer.Exit(cli_rebuild(State.home))
 
@@ -248,7 +248,7 @@ def main() -> None:
         typer.echo("error: interrupted", err=True)
         sys.exit(1)
     except Exception as exc:  # one clear line, the traceback in HOME/logs (section 6)
-        from .console import failure_line, first_line
+        from support_billing.console import failure_line, first_line
 
         if getattr(exc, "exit_code", None) == 2:  # a usage error (settings): no traceback
             typer.echo(f"error: {first_line(exc)}", err=True)

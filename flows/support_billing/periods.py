@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("America/Denver")
 # ASCII digits only: ``\d`` and ``str.isdigit()`` also take other scripts' digits
-# (``２０２６-05``, ``٢٠٢٦-05``), and ``$`` a trailing newline (SPEC section 6, issue 12).
+# (``２０２６-05``, ``٢٠٢٦-05``), and ``$`` a trailing newline; SPEC section 6 takes
+# exactly ``YYYY-MM``, anything else is a usage error (exit 2).
 PERIOD_RE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 
 
@@ -22,8 +23,29 @@ class PeriodError(ValueError):
     """A --period value that is not YYYY-MM (a usage error, exit 2)."""
 
 
-def parse_period(value: str) -> str:
-    """Validate ``YYYY-MM`` and return it unchanged; raise PeriodError otherwise."""
+class Period(str):
+    """A month already validated as ``YYYY-MM``: parsed once where it enters (the command
+    line, a flow's parameters) and passed down as this type; it reads and binds as the
+    plain text ``YYYY-MM`` everywhere (SQL parameters, file names, messages)."""
+
+    __slots__ = ()
+
+    @property
+    def year(self) -> int:
+        return int(self[:4])
+
+    @property
+    def month(self) -> int:
+        return int(self[5:7])
+
+
+def as_period(value: str) -> Period:
+    """``value`` as a Period: returned as it is when it is one already, else parsed."""
+    return value if isinstance(value, Period) else parse_period(value)
+
+
+def parse_period(value: str) -> Period:
+    """Validate ``YYYY-MM`` and return it as a Period; raise PeriodError otherwise."""
     text = (value or "").strip()
     m = PERIOD_RE.fullmatch(text)
     if not m or int(m.group(1)) < 1:
@@ -32,7 +54,7 @@ def parse_period(value: str) -> str:
             f"--period must be a month written YYYY-MM with ASCII digits (e.g. 2026-05), "
             f"not {shown!r}"
         )
-    return text
+    return Period(text)
 
 
 def now_mountain(now: datetime | None = None) -> datetime:
@@ -43,39 +65,39 @@ def now_mountain(now: datetime | None = None) -> datetime:
     return now.astimezone(BUSINESS_TZ)
 
 
-def period_of(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
+def period_of(d: date) -> Period:
+    return Period(f"{d.year:04d}-{d.month:02d}")
 
 
-def current_period(now: datetime | None = None) -> str:
+def current_period(now: datetime | None = None) -> Period:
     """The month running now in Mountain time."""
     return period_of(now_mountain(now).date())
 
 
-def previous_period(now: datetime | None = None) -> str:
+def previous_period(now: datetime | None = None) -> Period:
     """The previous month in Mountain time: the default month to bill."""
     return shift_period(current_period(now), -1)
 
 
-def shift_period(period: str, months: int) -> str:
-    year, month = (int(x) for x in parse_period(period).split("-"))
-    index = year * 12 + (month - 1) + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+def shift_period(period: str, months: int) -> Period:
+    p = as_period(period)
+    index = p.year * 12 + (p.month - 1) + months
+    return Period(f"{index // 12:04d}-{index % 12 + 1:02d}")
 
 
 def first_day(period: str) -> date:
-    year, month = (int(x) for x in parse_period(period).split("-"))
-    return date(year, month, 1)
+    p = as_period(period)
+    return date(p.year, p.month, 1)
 
 
 def last_day(period: str) -> date:
-    year, month = (int(x) for x in parse_period(period).split("-"))
-    return date(year, month, calendar.monthrange(year, month)[1])
+    p = as_period(period)
+    return date(p.year, p.month, calendar.monthrange(p.year, p.month)[1])
 
 
 def compact(period: str) -> str:
     """``2026-05`` -> ``202605`` (the period inside invoice numbers, R14)."""
-    return parse_period(period).replace("-", "")
+    return as_period(period).replace("-", "")
 
 
 def has_ended(period: str, now: datetime | None = None) -> bool:
@@ -83,9 +105,9 @@ def has_ended(period: str, now: datetime | None = None) -> bool:
     return now_mountain(now).date() > last_day(period)
 
 
-def periods_between(start: str, end: str) -> list[str]:
+def periods_between(start: str, end: str) -> list[Period]:
     """Months strictly after ``start`` and strictly before ``end``, in order."""
-    out: list[str] = []
+    out: list[Period] = []
     p = shift_period(start, 1)
     while p < end:
         out.append(p)

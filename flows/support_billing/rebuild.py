@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import ledger
-from .warehouse import ensure_home, open_warehouse, warehouse_path
+from support_billing.storage import ledger
+from support_billing.storage.warehouse import ensure_home, open_warehouse, warehouse_path
 
 
 @dataclass
@@ -87,9 +87,10 @@ def _batch_paths(records: list[dict], inbox: dict[str, list[Path]],
 
 
 def rebuild(home: Path) -> RebuildOutcome:
-    from . import dbt_runner, finalize
-    from .billing import billing_lock
-    from .ingest import ingest_paths
+    from support_billing.billing import finalize
+    from support_billing.billing.flow import billing_lock
+    from support_billing.ingest.flow import ingest_paths
+    from support_billing.storage import dbt_runner
 
     home = ensure_home(Path(home))
     outcome = RebuildOutcome()

@@ -27,7 +27,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.states import Completed, Failed
 
-from .settings import SettingsError
+from support_billing.settings import SettingsError
 
 TIMEZONE = "America/Denver"
 BILLING_CRON = "0 6 1 * *"
@@ -42,7 +42,7 @@ RUN_ONCE_JOBS = ("bill", "refresh")
 def monthly_billing_job(home: str):
     """Fallback when ``billing.monthly_billing`` is not there: run `support-billing bill`
     for the previous month (Mountain time), as finance would."""
-    from .billing import cli_bill
+    from support_billing.billing.flow import cli_bill
 
     status = cli_bill(Path(home), None, False)
     if status != 0:
@@ -57,7 +57,7 @@ def approval_mode(home: Path | str) -> str:
     """``billing.approval`` (R17, section 8): ``required`` (the default) or ``auto``, from
     ``HOME/settings.toml`` or ``SUPPORT_BILLING_BILLING__APPROVAL``; a bad value is a
     :class:`SettingsError` (exit 2) naming the key."""
-    from .settings import load_settings
+    from support_billing.settings import load_settings
 
     return load_settings(Path(home)).billing.approval
 
@@ -113,8 +113,7 @@ def scheduled_billing_flow(home: str, period: str | None = None):
 def billing_flow():
     """The monthly billing flow (``billing.monthly_billing``, parameters home, period=None
     meaning the previous month, preview=False); imported lazily."""
-    from . import billing
-
+    from support_billing.billing import flow as billing
     return getattr(billing, "monthly_billing", None) or monthly_billing_job
 
 
@@ -126,7 +125,7 @@ def build_deployments(home: Path) -> list:
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from .yearend import year_refresh_flow
+    from support_billing.yearend.refresh import year_refresh_flow
 
     home_str = str(Path(home).expanduser().resolve())
     billing = scheduled_billing_flow.to_deployment(
@@ -160,7 +159,7 @@ def api_url() -> str | None:
 def run_job(home: Path, job: str) -> int:
     """Run one job now, in this process; 0 when its flow run completed, else 1."""
     if job == "refresh":
-        from .yearend import cli_refresh, current_year_denver
+        from support_billing.yearend.refresh import cli_refresh, current_year_denver
 
         return cli_refresh(home, current_year_denver(), False)
     return run_scheduled_billing(Path(home).resolve())
@@ -169,7 +168,7 @@ def run_job(home: Path, job: str) -> int:
 def run_scheduled_billing(home: Path, period: str | None = None) -> int:
     """The monthly deployment's flow, run now (``serve --run-once bill``): a draft unless
     ``billing.approval`` is auto (R17). 0 completed, 1 failed, 2 bad setting."""
-    from .console import quiet_prefect_console
+    from support_billing.console import quiet_prefect_console
 
     try:
         approval_mode(home)

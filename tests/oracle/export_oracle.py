@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from support_billing.exporters import (
+from support_billing.exports.writers import (
     INVOICES_HEADER,
     LINES_HEADER,
     PREPAID_HEADER,

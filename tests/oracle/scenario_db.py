@@ -24,7 +24,7 @@ def _connect(home: Path, read_only: bool = False):
     needs to be loaded"), while ``SET TimeZone`` after connecting works.
     """
     import duckdb
-    from support_billing.warehouse import warehouse_path
+    from support_billing.storage.warehouse import warehouse_path
 
     con = duckdb.connect(str(warehouse_path(Path(home))), read_only=read_only)
     con.execute("set TimeZone = 'UTC'")
@@ -33,7 +33,7 @@ def _connect(home: Path, read_only: bool = False):
 
 def write_scenario(home: Path, scenario: dict) -> None:
     """Insert the scenario's rows into raw.* (the tables are created if needed)."""
-    from support_billing.warehouse import ensure_home, init_warehouse
+    from support_billing.storage.warehouse import ensure_home, init_warehouse
 
     data = normalize(scenario)
     ensure_home(Path(home))
@@ -137,7 +137,7 @@ def merge_scenarios(scenarios: list[dict]) -> dict:
 
 def build(home: Path, period: str) -> None:
     """Seeds and models (no data tests: a failing test must not skip the marts)."""
-    from support_billing.dbt_runner import run_dbt
+    from support_billing.storage.dbt_runner import run_dbt
 
     res = run_dbt(
         Path(home),

@@ -12,7 +12,8 @@ with tickets as (
 ),
 
 incidents as (
-    {# Only the columns the running count needs: the window sorts stay narrow (issue 7). #}
+    {# Only the columns the running count needs: the window sorts stay narrow, which keeps a
+       year of 100,000 customers' tickets within the 3 GiB peak (benchmarks/README.md). #}
     select
         ticket_id,
         customer_id,

@@ -1,7 +1,7 @@
 """US federal holidays with the dates they are observed, from the maintained `holidays`
 library (https://pypi.org/project/holidays/, country US, category public = the federal
-holidays, observed rules on), for every year the tickets span (issue 16: the typed seed
-stopped in 2028, after which holidays silently counted as business hours).
+holidays, observed rules on), for every year the tickets span: a fixed list of years would
+end, and after its last year holidays would silently count as business hours.
 
 One row per holiday: the day it is observed (the day off; a Saturday holiday is observed
 the Friday before, a Sunday holiday the Monday after, so New Year's Day 2028 is observed

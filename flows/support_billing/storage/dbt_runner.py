@@ -1,0 +1,237 @@
+"""Run the dbt project in-process against a home folder's warehouse.
+
+dbt writes its target/ and logs/ under HOME/.dbt so that several homes (tests,
+benchmarks) never share a partial-parse cache or a manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+
+
+class DbtError(RuntimeError):
+    """dbt failed; the message names the failing nodes."""
+
+
+@dataclass
+class DbtResult:
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    skipped: bool = False  # nothing changed since the last successful build
+    selected: list[str] | None = None  # what a build rebuilt (None: everything)
+
+
+LOCK_RETRIES = 5
+
+
+def run_dbt(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
+    """Run one dbt command (e.g. ["build"]) in-process; return success and failing nodes.
+
+    R19: a reader that holds the warehouse for a moment must not fail the run. dbt-duckdb
+    retries its own connect (profiles.yml ``retries``); a command that still failed on
+    DuckDB's lock is run again as a whole (dbt build is idempotent), a few times."""
+    import time
+
+    for attempt in range(LOCK_RETRIES):
+        result = _run_dbt_once(home, args, vars)
+        if result.success or not any("could not set lock" in f.lower()
+                                     for f in result.failures):
+            return result
+        time.sleep(0.5 * (attempt + 1))
+    return result
+
+
+def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
+    from dbt.cli.main import dbtRunner
+
+    home = Path(home).resolve()
+    os.environ["SUPPORT_BILLING_HOME"] = str(home)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    dbt_dir = home / ".dbt"
+    cli_args = [
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(dbt_dir / "target"),
+        "--log-path", str(dbt_dir / "logs"),
+        "--quiet",
+    ]
+    if vars:
+        cli_args += ["--vars", json.dumps(vars)]
+    res = dbtRunner().invoke(cli_args)
+    failures: list[str] = []
+    if res.result is not None and hasattr(res.result, "results"):
+        for r in res.result.results:
+            status = str(getattr(r, "status", "")).lower()
+            if status in {"error", "fail", "runtimeerror"}:
+                failures.append(f"{r.node.unique_id}: {(r.message or status).splitlines()[0]}")
+    if res.exception is not None:
+        failures.append(str(res.exception).strip().splitlines()[0])
+    return DbtResult(success=bool(res.success) and not failures, failures=failures)
+
+
+# What a build depends on. A model's table stays valid while the dbt sources it reads, the
+# project's files, the current year (int_calendar_months reaches year(current_date) + 1) and,
+# for the models tagged `billing_period` (the ones reading var('period')), the billed month
+# are unchanged. So a build rebuilds only what changed and what reads it: nothing when
+# nothing changed (a re-billed finalized month, R15), the four period models when only the
+# month changed (billing the next month of a year already loaded), everything downstream
+# of the changed sources after an ingest, and everything when the project changed.
+SOURCE_TABLES = (
+    "raw.customers", "raw.subscriptions", "raw.tickets", "raw.timesheets",
+    "raw.prepaid_hours", "raw.held_rows", "billing.finalized_months",
+    "billing.finalized_invoices", "billing.finalized_invoice_lines",
+    "billing.finalized_policies",
+)
+# Built tables checked for changes made outside dbt (the ones the flows read; hashing
+# the multi-million-row intermediate tables too would cost a second per build).
+BUILT_TABLES = (
+    "main.price_book", "main.invoices", "main.invoice_lines", "main.prepaid_deductions",
+    "main.fct_incidents", "main.customer_year_usage",
+)
+PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
+PERIOD_TAG = "billing_period"
+PERIOD_ENV = "SUPPORT_BILLING_PERIOD"
+# Unit tests do not depend on the data; the analytics marts are views whose data tests run
+# with the project's own tests (a plain `dbt build`), not in every billing run.
+BUILD_EXCLUDE = ["--exclude", "test_type:unit", "tag:analytics,resource_type:test"]
+
+
+def _project_digest() -> str:
+    digest = hashlib.sha256()
+    for part in PROJECT_PARTS:
+        root = DBT_PROJECT_DIR / part
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _table_digests(home: Path, tables: tuple[str, ...]) -> dict[str, str] | None:
+    """Per table: row count and an order-independent hash of every row (None: unknown)."""
+    from support_billing.storage.warehouse import connect, warehouse_path
+
+    if not warehouse_path(home).exists():
+        return None
+    con = connect(home, read_only=True)
+    try:
+        out = {}
+        for table in tables:
+            try:
+                count, total = con.execute(
+                    f"select count(*), coalesce(sum(hash(t)), 0) from {table} as t"
+                ).fetchone()
+            except Exception:  # table missing: not built yet
+                return None
+            out[table] = f"{count}:{total}"
+        return out
+    finally:
+        con.close()
+
+
+def _state_file(home: Path) -> Path:
+    return Path(home) / ".dbt" / "last_build.json"
+
+
+def _read_state(home: Path) -> dict:
+    try:
+        return json.loads(_state_file(home).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | None:
+    """What to rebuild since the last successful build: None = everything, [] = nothing,
+    else dbt selectors (each with its descendants)."""
+    if not last or now["sources"] is None or built_now is None:
+        return None
+    if last.get("project") != now["project"] or last.get("year") != now["year"]:
+        return None
+    if last.get("built") != built_now or not isinstance(last.get("sources"), dict):
+        return None  # a built table was changed or dropped outside dbt
+    selectors = [
+        f"source:{table}+"
+        for table in SOURCE_TABLES
+        if last["sources"].get(table) != now["sources"][table]
+    ]
+    if last.get("period") != now["period"]:
+        selectors.append(f"tag:{PERIOD_TAG}+")
+    return selectors
+
+
+def build(home: Path, period: str | None = None, select: str | None = None) -> DbtResult:
+    """`dbt build` (seeds, models, data tests) with the billing period as a var, limited to
+    what changed since the last successful build (see SOURCE_TABLES above)."""
+    from datetime import date
+
+    home = Path(home).resolve()
+    # The period goes in through the environment, not --vars: dbt then re-parses only the
+    # models reading it (a changed --vars re-parses the whole project, ~3 s).
+    if period:
+        os.environ[PERIOD_ENV] = period
+    else:
+        os.environ.pop(PERIOD_ENV, None)
+    if select:  # an explicit selection: no bookkeeping
+        return run_dbt(home, ["build", *BUILD_EXCLUDE, "--select", select])
+    now = {
+        "period": period or "",
+        "project": _project_digest(),
+        "year": date.today().year,
+        "sources": _table_digests(home, SOURCE_TABLES),
+    }
+    plan = plan_build(_read_state(home), now, _table_digests(home, BUILT_TABLES))
+    if plan == []:
+        return DbtResult(success=True, skipped=True)
+    args = ["build", *BUILD_EXCLUDE]
+    if plan:
+        args += ["--select", *plan]
+    result = run_dbt(home, args)
+    state = _state_file(home)
+    if result.success and now["sources"] is not None:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        now["built"] = _table_digests(home, BUILT_TABLES)
+        state.write_text(json.dumps(now))
+    elif state.exists():
+        state.unlink()
+    result.selected = plan
+    return result
+
+
+def read_seed(name: str) -> list[dict[str, str]]:
+    """A seed's rows as dicts (reference data shared by ingest and dbt)."""
+    import csv
+
+    with open(SEEDS_DIR / f"{name}.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def note_finalized(home: Path, period: str) -> None:
+    """Keep the last build current after `period` was finalized (R15).
+
+    Finalizing P writes billing.* rows for P only. No built table depends on them for the
+    same period: adjustments read months before P, the policy snapshot equals the current
+    policies, and the invoice that charged an incident is read through a view. So the
+    build of P stays valid: a re-bill of P does not rebuild, and billing P+1 rebuilds only
+    the period models.
+    """
+    home = Path(home).resolve()
+    last = _read_state(home)
+    if last.get("period") != period:
+        return
+    last["sources"] = _table_digests(home, SOURCE_TABLES)
+    last["built"] = _table_digests(home, BUILT_TABLES)
+    _state_file(home).write_text(json.dumps(last))
+
+
+def last_built_period(home: Path) -> str | None:
+    """The billing period the last successful build used (None: none yet)."""
+    return _read_state(Path(home).resolve()).get("period") or None
