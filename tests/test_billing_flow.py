@@ -435,14 +435,6 @@ def test_default_period_is_the_previous_month(billing_home, capsys):
     assert f"support-billing bill: {previous}" in capsys.readouterr().out
 
 
-def test_ingest_is_skipped_with_a_warning_when_unavailable(billing_home, monkeypatch, capsys):
-    monkeypatch.setattr(billing, "_ingest_callable",
-                        lambda: (None, "ingest_flow / ingest_paths not available yet"))
-    assert bill(billing_home, "2026-05", preview=True) == 0
-    assert ("warning: ingest skipped: ingest_flow / ingest_paths not available yet"
-            in capsys.readouterr().err)
-
-
 @pytest.mark.slow  # several real bills (ingest, dbt build, gate, export) in one test
 def test_published_folder_that_no_longer_matches_is_final_and_adjusted_next_month(
         billing_home, monkeypatch, capsys):

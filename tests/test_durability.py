@@ -241,19 +241,6 @@ def test_rebuild_restores_history_and_the_next_month_bills_as_it_would_have(tmp_
     assert "missing from the inbox: timesheets_fix.csv" in res.stderr
 
 
-def test_ledger_files_are_append_only_and_checked(tmp_path):
-    from support_billing.storage import ledger
-    path = tmp_path / "ledger" / "months" / "2026-01.jsonl"
-    assert ledger.write_once(path, b'{"a":1}\n') is True
-    assert ledger.write_once(path, b'{"a":1}\n') is False  # same records: a no-op
-    with pytest.raises(ledger.LedgerError, match="already exists with other content"):
-        ledger.write_once(path, b'{"a":2}\n')
-    assert ledger.read_verified(path) == [{"a": 1}]
-    path.write_bytes(b'{"a":3}\n')                          # tampered
-    with pytest.raises(ledger.LedgerError, match="does not match its checksum"):
-        ledger.read_verified(path)
-
-
 # ---------------------------------------------------------------- R19: readers and runs
 READER = r"""
 import json, pathlib, sys, time
