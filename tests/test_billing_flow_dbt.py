@@ -209,8 +209,10 @@ def test_same_inputs_give_byte_identical_files(billed, tmp_path):
 
 
 def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypatch, capsys):
-    """A corrupted price between build and gate: exit 1, nothing exported, report saved."""
+    """A corrupted price in force between build and gate (int_calendar_months, where the
+    gate reads it, section 4): exit 1, nothing exported, report saved."""
     from support_billing.storage import dbt_runner
+
     home = ensure_home(tmp_path / "tampered")
     for name, text in FILES.items():
         (home / "inbox" / name).write_text(text, encoding="utf-8")
@@ -219,7 +221,7 @@ def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypat
     def build_then_tamper(h, select=None):
         res = real(h, select)
         with open_warehouse(h) as con:
-            con.execute("update main.price_book set value = 260.00 where price_key = 'hourly_rate'")
+            con.execute("update main.int_calendar_months set hourly_price = 260.00")
         return res
 
     monkeypatch.setattr(dbt_runner, "build", build_then_tamper)

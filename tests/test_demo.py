@@ -35,20 +35,6 @@ def test_sample_data_is_placed_once(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".demo-")]
 
 
-def test_falls_back_to_ingest_while_billing_is_a_placeholder(tmp_path, monkeypatch, capsys):
-    import support_billing.billing.flow as billing
-    import support_billing.ingest.flow as ingest
-
-    monkeypatch.setattr(billing, "__doc__", "Placeholder: filled in by its issue.")
-    calls = []
-    monkeypatch.setattr(ingest, "__doc__", "The ingest flow.")
-    monkeypatch.setattr(ingest, "cli_ingest", lambda home, paths: calls.append(paths) or 0)
-    assert demo.cli_demo(tmp_path / "home", 5, 7) == 0
-    out = capsys.readouterr().out
-    assert "billing flow is not available yet" in out
-    assert calls == [[]]
-
-
 def test_bad_customer_count_is_a_usage_error(tmp_path):
     assert demo.cli_demo(tmp_path, 0, 7) == 2
 
