@@ -54,7 +54,7 @@ def flow_template(tmp_path_factory) -> Path:
     home = ensure_home(tmp_path_factory.mktemp("flow_template") / "home")
     write_inbox(home)
     ingest_paths(home, [home / "inbox"])
-    result = dbt_runner.build(home, "2026-05")
+    result = dbt_runner.build(home)
     assert result.success, result.failures
     return home
 

@@ -32,16 +32,16 @@ D = Decimal
 
 @pytest.fixture
 def after_build(monkeypatch) -> list:
-    """Hooks ``hook(con, period)`` run right after the real dbt build of each `bill`: a
-    defect seeded between build and gate."""
+    """Hooks ``hook(con)`` run right after the real dbt build of each `bill`: a defect
+    seeded between build and gate (the marts hold every month; the gate reads one)."""
     hooks: list = []
     real = dbt_runner.build
 
-    def build_then_hooks(home, period=None, select=None):
-        result = real(home, period, select)
+    def build_then_hooks(home, select=None):
+        result = real(home, select)
         with open_warehouse(home) as con:
             for hook in hooks:
-                hook(con, period)
+                hook(con)
         return result
 
     monkeypatch.setattr(dbt_runner, "build", build_then_hooks)
@@ -209,7 +209,7 @@ def test_rerun_is_byte_identical_and_changes_nothing(billing_home, flow_template
 def test_gate_failure_exports_nothing(billing_home, after_build, capsys):
     home = billing_home
 
-    def tamper(con, period):
+    def tamper(con):
         con.execute("update main.invoice_lines set amount = 21.00 "
                     "where source_ref = 'S-A2'")
 
@@ -233,7 +233,7 @@ def test_gate_failure_exports_nothing(billing_home, after_build, capsys):
 
 
 def test_corrupted_price_fails_the_gate(billing_home, after_build, capsys):
-    def corrupt(con, period):
+    def corrupt(con):
         con.execute("update main.invoice_lines set unit_price = 200.00, amount = 300.00 "
                     "where line_type = 'implementation_hours'")
         con.execute("update main.invoices set total = 400.00 where customer_id = 'A'")
