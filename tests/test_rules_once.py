@@ -1,4 +1,4 @@
-"""Each rule defined once, in the dbt project (issue 11 item 1): the line types in their
+"""Each rule defined once, in the dbt project: the line types in their
 seed (R14, section 5, 8), the prices in force in int_calendar_months (section 4), read by
 the gate's check models rather than derived again."""
 
@@ -10,18 +10,15 @@ import inspect
 import pytest
 import test_gate as tg
 from helpers import ACCOUNTING_ITEMS, LINE_TYPE_ORDER, gate_warehouse
-from support_billing import (
-    billing_data,
-    export_profiles,
-    export_sql,
-    exporters,
-    gate,
-    gate_sql,
-    settings,
-    statements,
-    usage,
-)
+from support_billing import settings
+from support_billing.billing import gate, gate_sql
+from support_billing.billing import month_data as billing_data
+from support_billing.exports import profiles as export_profiles
+from support_billing.exports import render_sql as export_sql
+from support_billing.exports import statements
+from support_billing.exports import writers as exporters
 from support_billing.exports.profiles import ExportConfig
+from support_billing.reporting import usage
 
 
 @pytest.mark.parametrize("module", [billing_data, export_profiles, export_sql, exporters, gate,
