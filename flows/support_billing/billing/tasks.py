@@ -26,26 +26,23 @@ from support_billing.storage import dbt_runner
 from support_billing.storage.warehouse import connect
 
 
-def run_ingest(home: str) -> dict:
+def run_ingest(home: str) -> int:
     """Ingest HOME/inbox through the ingest flow, as a subflow (R-IN1..R-IN5). A refused
     file (R-IN2) is reported and billing goes on with what is loaded."""
     from support_billing.ingest.flow import ingest_flow
 
     summary = ingest_flow(home=str(home), paths=[str(Path(home) / "inbox")])
-    out: dict = {"skipped": False, "via": "ingest_flow"}
-    if hasattr(summary, "files"):
-        totals = summary.totals() if hasattr(summary, "totals") else {}
-        files = [f for f in summary.files if getattr(f, "status", "") != "skipped"]
-        say(f"    {len(files)} new file(s): {totals.get('rows_loaded', 0)} rows loaded, "
-            f"{totals.get('rows_rejected', 0)} rejected, {totals.get('rows_held', 0)} held")
-        for problem in getattr(summary, "problems", []):
-            print(f"warning: ingest: {problem}", file=sys.stderr, flush=True)
-        for f in getattr(summary, "refused", []):
-            print(f"warning: ingest refused {f.path}: {f.message}", file=sys.stderr, flush=True)
-        for entry in getattr(summary, "reported", []):  # links, folders, FIFOs (R-IN7)
-            print(f"warning: ingest: {entry}", file=sys.stderr, flush=True)
-        out["exit_code"] = getattr(summary, "exit_code", 0)
-    return out
+    totals = summary.totals()
+    files = [f for f in summary.files if f.status != "skipped"]
+    say(f"    {len(files)} new file(s): {totals.get('rows_loaded', 0)} rows loaded, "
+        f"{totals.get('rows_rejected', 0)} rejected, {totals.get('rows_held', 0)} held")
+    for problem in summary.problems:
+        print(f"warning: ingest: {problem}", file=sys.stderr, flush=True)
+    for f in summary.refused:
+        print(f"warning: ingest refused {f.path}: {f.message}", file=sys.stderr, flush=True)
+    for entry in summary.reported:  # links, folders, FIFOs (R-IN7)
+        print(f"warning: ingest: {entry}", file=sys.stderr, flush=True)
+    return summary.exit_code
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3)

@@ -173,14 +173,12 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
     return selectors
 
 
-def build(home: Path, select: str | None = None) -> DbtResult:
+def build(home: Path) -> DbtResult:
     """`dbt build` (seeds, models, data tests) of every month, limited to what changed
     since the last successful build (see SOURCE_TABLES above)."""
     from datetime import date
 
     home = Path(home).resolve()
-    if select:  # an explicit selection: no bookkeeping
-        return run_dbt(home, ["build", *BUILD_EXCLUDE, "--select", select])
     now = {
         "project": _project_digest(),
         "year": date.today().year,

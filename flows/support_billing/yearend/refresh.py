@@ -27,6 +27,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -233,11 +234,11 @@ class _Reports:
     def rel(self, path: Path) -> str:
         return path.relative_to(self.home).as_posix()
 
-    @property
+    @cached_property
     def ye_bytes(self) -> bytes:
         return render_csv(YEAR_END_COLUMNS, self.year_end)
 
-    @property
+    @cached_property
     def al_bytes(self) -> bytes:
         return render_csv(ALLOTMENT_COLUMNS, self.allotments)
 
