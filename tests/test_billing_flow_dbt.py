@@ -218,8 +218,8 @@ def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypat
         (home / "inbox" / name).write_text(text, encoding="utf-8")
     real = dbt_runner.build
 
-    def build_then_tamper(h, select=None):
-        res = real(h, select)
+    def build_then_tamper(h):
+        res = real(h)
         with open_warehouse(h) as con:
             con.execute("update main.int_calendar_months set hourly_price = 260.00")
         return res
