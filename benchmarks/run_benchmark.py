@@ -21,12 +21,15 @@ Generates a year of exports into a temporary home and, in the same run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -264,6 +267,45 @@ def report(result: dict) -> str:
     return "\n".join(out)
 
 
+@contextlib.contextmanager
+def started_prefect_server(home: Path, timeout: float = 180):
+    """A Prefect server of the benchmark's own (``--prefect-server start``), as a deployment
+    runs one for its schedules (docs/operations.md): every command then reports to it
+    instead of starting Prefect's temporary server. Stopped afterwards."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = _bench_env(home)
+    log = open(home / "prefect-server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host",
+                             "127.0.0.1", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not start; see {log.name}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="S",
@@ -273,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     parser.add_argument("--home", type=Path, help="use this (empty) home instead of a temp one")
     parser.add_argument("--prefect-server", metavar="URL",
-                        help="PREFECT_API_URL of a running server, for the overhead comparison")
+                        help="PREFECT_API_URL of a running server for every command, or "
+                        "'start' to start one for the run (as a deployment has)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
     parser.add_argument("--skip-probes", action="store_true",
                         help="skip the Prefect / dbt / GX fixed-cost measurements")
@@ -302,9 +345,15 @@ def main(argv: list[str] | None = None) -> int:
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     try:
-        result = run_benchmark(args.scale, customers, args.seed, home, args.prefect_server,
-                               args.timeout, args.skip_probes, steps,
-                               shlex.split(args.cli) if args.cli else None, args.monthly_from)
+        with contextlib.ExitStack() as stack:
+            server = args.prefect_server
+            if server == "start":
+                server = stack.enter_context(started_prefect_server(home))
+            result = run_benchmark(args.scale, customers, args.seed, home, server,
+                                   args.timeout, args.skip_probes, steps,
+                                   shlex.split(args.cli) if args.cli else None,
+                                   args.monthly_from)
+        result["prefect_server"] = args.prefect_server or "temporary (per command)"
         result["ratios"] = ratios(result)
         print(report(result))
         paths = report_paths(result)

@@ -218,8 +218,8 @@ def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypat
         (home / "inbox" / name).write_text(text, encoding="utf-8")
     real = dbt_runner.build
 
-    def build_then_tamper(h):
-        res = real(h)
+    def build_then_tamper(h, **kwargs):
+        res = real(h, **kwargs)
         with open_warehouse(h) as con:
             con.execute("update main.int_calendar_months set hourly_price = 260.00")
         return res
@@ -239,3 +239,27 @@ def test_export_file_set(billed):
     home, _ = billed
     assert sorted(p.name for p in (home / "exports" / "2026-03").iterdir()) == sorted(
         [*exporters.EXPORT_FILES, exporters.MANIFEST, "statements"])
+
+
+def test_preview_of_a_later_month_extends_the_invoice_marts(billed, tmp_path):
+    """R16: a month after the current one may be previewed. The invoice marts hold the
+    months up to the current one (int_calendar_months.in_billing_range); a preview of a
+    later month extends them to it: the open-ended subscriptions of B, C and E are billed
+    2 x 12.50 = 25.00 each (R6, R7: whole month), A's ended on 2026-12-31."""
+    from conftest import copy_home
+    from support_billing import periods
+
+    home = copy_home(billed[0], tmp_path / "home")
+    later = periods.shift_period(periods.current_period(), 2)
+    assert billing.cli_bill(home, later, True) == 0
+    folder = home / "exports" / "_preview" / later
+    invoices = read_csv(folder / "invoices.csv")
+    assert [(i["customer_id"], i["total"], i["line_count"]) for i in invoices] == [
+        ("B", "25.00", "1"), ("C", "25.00", "1"), ("E", "25.00", "1")]
+    lines = read_csv(folder / "invoice_lines.csv")
+    assert {(ln["line_type"], ln["quantity"], ln["unit_price"], ln["amount"])
+            for ln in lines} == {("support_subscription", "2", "12.50", "25.00")}
+    with open_warehouse(home) as con:
+        last = con.execute("select max(period) from main.int_calendar_months"
+                           " where in_billing_range").fetchone()[0]
+    assert last == later

@@ -79,11 +79,13 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtR
 
 
 # What a build depends on. A model's table stays valid while the dbt sources it reads, the
-# project's files and the current year (int_calendar_months reaches year(current_date) + 1)
-# are unchanged. The marts hold every month (the month billed is a filter of the exports),
-# so billing another month needs no build at all. A build rebuilds only what changed and
-# what reads it: nothing when nothing changed, everything downstream of the changed sources
-# after an ingest or a finalization, and everything when the project changed.
+# project's files and the calendar are unchanged (int_calendar_months reaches
+# year(current_date) + 1; its billing range, the months the invoice marts hold, the current
+# month or a previewed later month, var bill_through). The marts hold every month (the
+# month billed is a filter of the exports), so billing another month needs no build at all.
+# A build rebuilds only what changed and what reads it: nothing when nothing changed,
+# everything downstream of the changed sources after an ingest or a finalization, and
+# everything when the project changed.
 #
 # Home-made, not dbt's state selection: `state:modified` compares the project's files only,
 # never the data, and `source_status:fresher` needs a loaded-at column on every source and a
@@ -160,7 +162,7 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
     else dbt selectors (each with its descendants)."""
     if not last or now["sources"] is None or built_now is None:
         return None
-    if last.get("project") != now["project"] or last.get("year") != now["year"]:
+    if last.get("project") != now["project"] or last.get("calendar") != now["calendar"]:
         return None
     if last.get("built") != built_now or not isinstance(last.get("sources"), dict):
         return None  # a built table was changed or dropped outside dbt
@@ -173,15 +175,18 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
     return selectors
 
 
-def build(home: Path) -> DbtResult:
+def build(home: Path, through: str | None = None) -> DbtResult:
     """`dbt build` (seeds, models, data tests) of every month, limited to what changed
-    since the last successful build (see SOURCE_TABLES above)."""
+    since the last successful build (see SOURCE_TABLES above).
+
+    ``through``: a month after the current one that a preview bills (R16); the invoice
+    marts then reach it (int_calendar_months.in_billing_range, var bill_through)."""
     from datetime import date
 
     home = Path(home).resolve()
     now = {
         "project": _project_digest(),
-        "year": date.today().year,
+        "calendar": [date.today().strftime("%Y-%m"), through],
         "sources": _table_digests(home, SOURCE_TABLES),
     }
     plan = plan_build(_read_state(home), now, _table_digests(home, BUILT_TABLES))
@@ -190,7 +195,7 @@ def build(home: Path) -> DbtResult:
     args = ["build", *BUILD_EXCLUDE]
     if plan:
         args += ["--select", *plan]
-    result = run_dbt(home, args)
+    result = run_dbt(home, args, {"bill_through": str(through)} if through else None)
     state = _state_file(home)
     if result.success and now["sources"] is not None:
         state.parent.mkdir(parents=True, exist_ok=True)

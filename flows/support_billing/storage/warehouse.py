@@ -258,7 +258,23 @@ def connect(home: Path, read_only: bool = False,
             raise _open_error(path, exc) from exc
     # ICU is built in but not loaded at connect time, so the zone is set afterwards.
     con.execute("set TimeZone = 'UTC'")
+    # Set, not passed as connect config: dbt (profiles.yml) sets the same limit on the same
+    # database in this process, and DuckDB refuses a second connect with a different config.
+    con.execute("set memory_limit = ?", [memory_limit()])
     return con
+
+
+# DuckDB's default limit is 80% of the machine's memory; a run shares the machine with
+# readers (R19) and the operating system's file cache, so it keeps to a budget and larger
+# joins and sorts spill to the database's temporary folder (HOME/warehouse.duckdb.tmp).
+# The same variable sets dbt's limit (dbt_project/profiles.yml).
+MEMORY_LIMIT_VARIABLE = "SUPPORT_BILLING_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for the warehouse (e.g. ``2GB``; docs/decisions.md "Scale")."""
+    return os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT
 
 
 # The year refresh's record of closed years (R8, R11), owned by the Python side like
