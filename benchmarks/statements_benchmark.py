@@ -31,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     start = time.perf_counter()
     with connect(Path(args.home), read_only=True) as con:
-        contexts = statements.document_contexts(con, args.period)
+        contexts = list(statements.document_contexts(con, args.period))
     query_s = time.perf_counter() - start
     template = statements._environment().get_template("statement.html.j2")
     start = time.perf_counter()

@@ -148,7 +148,8 @@ final as (
     left join rates_of_customer as r
         on
             l.period = r.period
-            and (l.customer_id = r.customer_id or (l.customer_id is null and r.customer_id is null))
+            {# null-safe equality as a hash-join key (an OR of two conditions is not one) #}
+            and l.customer_id is not distinct from r.customer_id
 )
 
 select * from final

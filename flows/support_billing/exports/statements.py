@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -77,22 +76,52 @@ def _context(mode: str, title: str, doc: dict, parts: dict, units: dict,
     }
 
 
-def document_contexts(con, period: str) -> list[dict]:
-    """One template context per invoice and credit note of ``period``, in number order."""
-    data = {name: _rows(con, sql, {"period": period})
-            for name, sql in statements_sql.DOCUMENT_QUERIES.items()}
-    grouped: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for name, rows in data.items():
-        if name != "documents":
-            for row in rows:
-                grouped[row["invoice_number"]][name].append(row)
-    units = quantity_units(con)
-    out = []
-    for doc in data["documents"]:
-        kind = "credit note" if doc["document_type"] == "credit_note" else "invoice"
-        title = f"Statement for {kind} {doc['invoice_number']}"
-        out.append(_context("document", title, doc, grouped[doc["invoice_number"]], units))
-    return out
+FETCH_ROWS = 5000
+
+
+def _stream(cur):
+    """A query's rows as dicts, fetched a batch at a time."""
+    names = [d[0] for d in cur.description]
+    while batch := cur.fetchmany(FETCH_ROWS):
+        for row in batch:
+            yield dict(zip(names, row, strict=True))
+
+
+def document_contexts(con, period: str):
+    """One template context per invoice and credit note of ``period``, in number order.
+
+    A generator: each part's query is ordered by invoice number and read a batch at a time
+    on its own cursor, merged with the documents as they come, so a month of 100,000
+    statements never sits in memory at once (docs/decisions.md, "Scale")."""
+    cursors = []
+    try:
+        streams = {}
+        for name, sql in statements_sql.DOCUMENT_QUERIES.items():
+            cur = con.cursor()
+            cursors.append(cur)
+            params = {"period": period} if "$period" in sql else {}
+            cur.execute(sql, params)
+            streams[name] = _stream(cur)
+        documents = streams.pop("documents")
+        heads = {name: next(rows, None) for name, rows in streams.items()}
+        units = quantity_units(con)
+        for doc in documents:
+            number = doc["invoice_number"]
+            parts: dict[str, list] = {}
+            for name, rows in streams.items():
+                taken = parts[name] = []
+                row = heads[name]
+                while row is not None and row["invoice_number"] <= number:
+                    if row["invoice_number"] == number:
+                        taken.append(row)
+                    row = next(rows, None)
+                heads[name] = row
+            kind = "credit note" if doc["document_type"] == "credit_note" else "invoice"
+            title = f"Statement for {kind} {number}"
+            yield _context("document", title, doc, parts, units)
+    finally:
+        for cur in cursors:
+            cur.close()
 
 
 def year_context(con, customer: str, year: int, through: date) -> dict | None:
@@ -133,6 +162,60 @@ def _fsync_all(paths: list[Path]) -> None:
         fsync(paths[0].parent)
 
 
+# Rendering is pure Python (Jinja2, ~1-2 ms a page): a month of many statements renders in
+# worker processes, one per core, a chunk of pages at a time; a small month renders here,
+# where starting the workers would cost more than it saves.
+PARALLEL_FROM = 2000
+CHUNK = 500
+
+
+def _render_pages(target: str, contexts: list[dict]) -> list[tuple[str, int, str]]:
+    """Render and write a chunk of pages: (invoice number, lines shown, sha256) each."""
+    template = _environment().get_template("statement.html.j2")
+    out = []
+    for context in contexts:
+        number = context["doc"]["invoice_number"]
+        data = template.render(**context).encode("utf-8")
+        out.append((number, len(context["lines"]), _write(Path(target) / f"{number}.html", data)))
+    return out
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _render_all(con, target: Path, period: str) -> list[tuple[str, int, str]]:
+    contexts = document_contexts(con, period)
+    count = con.execute("select count(*) from main.stmt_documents where period = ?",
+                        [period]).fetchone()[0]
+    workers = min(os.cpu_count() or 1, 4)
+    if count < PARALLEL_FROM or workers < 2:
+        return _render_pages(str(target), contexts)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork (Linux's default): a worker starts at once with the template compiled and needs no
+    # importable main module (spawn re-runs the caller's script). A worker only renders and
+    # writes files and leaves with os._exit: it touches no lock of the parent's other threads
+    # (DuckDB, Prefect) and never closes the parent's database.
+    done, pending = [], []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for chunk in _chunks(contexts, CHUNK):
+            pending.append(pool.submit(_render_pages, str(target), chunk))
+            if len(pending) >= 2 * workers:  # a bounded number of chunks in memory
+                done += pending.pop(0).result()
+        for future in pending:
+            done += future.result()
+    return done
+
+
 def write_statements(con, folder: Path, period: str, pdf: bool = False) -> list[dict]:
     """Write ``statements/<invoice_number>.html`` (and ``.pdf`` when enabled) for every
     document of ``period`` into the export folder; return their manifest entries. ``rows``
@@ -140,13 +223,8 @@ def write_statements(con, folder: Path, period: str, pdf: bool = False) -> list[
     target = Path(folder) / STATEMENTS_DIR
     target.mkdir(parents=True, exist_ok=True)
     entries, pages = [], []
-    env_template = _environment().get_template("statement.html.j2")
-    for context in document_contexts(con, period):
-        number = context["doc"]["invoice_number"]
-        data = env_template.render(**context).encode("utf-8")
-        rows = len(context["lines"])
-        entries.append({"name": f"{STATEMENTS_DIR}/{number}.html", "rows": rows,
-                        "sha256": _write(target / f"{number}.html", data)})
+    for number, rows, sha in _render_all(con, target, period):
+        entries.append({"name": f"{STATEMENTS_DIR}/{number}.html", "rows": rows, "sha256": sha})
         pages.append((number, rows))
     if pdf:  # settings: statements.pdf (section 8)
         from support_billing.exports.statements_pdf import html_files_to_pdf

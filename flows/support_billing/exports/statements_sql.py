@@ -28,7 +28,8 @@ from main.stmt_documents as d
 inner join main.stmt_tickets as t
     on t.customer_id = d.customer_id and t.period = d.period
 left join main.stmt_lines as l
-    on l.invoice_number = d.invoice_number and l.line_type = t.charged_line_type
+    on l.period = d.period and l.invoice_number = d.invoice_number
+    and l.line_type = t.charged_line_type
 where d.period = $period
 order by d.invoice_number, t.opened_at, t.ticket_id
 """

@@ -63,28 +63,54 @@ allotment_now as (
     group by documents.invoice_number
 ),
 
+{# R10 counts of the year so far: each month's incidents, summed up to every month (a
+   running total), then each document takes the latest month on or before its own (an
+   ASOF join: linear in months, where joining every earlier incident is quadratic) #}
+incident_months as (
+    select
+        customer_id,
+        year,
+        period,
+        count(*) filter (where coverage = 'covered') as covered,
+        count(*) filter (where coverage = 'overage') as overage,
+        count(*) as billable
+    from {{ ref('fct_incidents') }}
+    group by customer_id, year, period
+),
+
+incident_running as (
+    select
+        customer_id,
+        year,
+        period,
+        covered,
+        overage,
+        billable,
+        sum(covered) over year_so_far as covered_to_date,
+        sum(overage) over year_so_far as overage_to_date
+    from incident_months
+    window year_so_far as (
+        partition by customer_id, year order by period
+        rows between unbounded preceding and current row
+    )
+),
+
 year_incidents as (
     select
         documents.invoice_number,
-        count(*) filter (where incidents.coverage = 'covered') as covered_to_date,
-        count(*) filter (where incidents.coverage = 'overage') as overage_to_date,
-        count(*) filter (where incidents.period = documents.period) as billable_this_month,
-        count(
-            *) filter (
-            where incidents.period = documents.period
-            and incidents.coverage = 'covered'
-        ) as covered_this_month,
-        count(
-            *) filter (
-            where incidents.period = documents.period
-            and incidents.coverage = 'overage'
-        ) as overage_this_month
+        running.covered_to_date,
+        running.overage_to_date,
+        case when running.period = documents.period then running.billable else 0 end
+            as billable_this_month,
+        case when running.period = documents.period then running.covered else 0 end
+            as covered_this_month,
+        case when running.period = documents.period then running.overage else 0 end
+            as overage_this_month
     from documents
-    inner join {{ ref('fct_incidents') }} as incidents
-        on documents.customer_id = incidents.customer_id
-            and documents.year = incidents.year
-            and documents.period >= incidents.period
-    group by documents.invoice_number
+    asof inner join incident_running as running
+        on documents.customer_id = running.customer_id
+            and documents.year = running.year
+            and documents.period >= running.period
 ),
 
 tiers as (

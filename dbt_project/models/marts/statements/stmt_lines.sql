@@ -1,7 +1,10 @@
 {#
   Section 5 statement: every month's invoice lines (R14) with the line type in plain
   words and, for a prior-period adjustment (R15), the month it corrects and the cause.
+  A view: invoice_lines plus two seed lookups, read one month at a time; a table would
+  copy every line of every month in each build.
 #}
+{{ config(materialized='view') }}
 with lines as (
     select * from {{ ref('invoice_lines') }}
 ),
