@@ -12,6 +12,8 @@
   ``int_calendar_months`` row the gate reads.
 - ``add_gate_models``: the gate's check models (``dbt_project/models/gate``) as views,
   rendered with Jinja2 the way dbt renders them (``ref('x')`` is ``main.x``).
+- ``add_review_models``: the review page's models (``models/marts/review``, R18) the same
+  way, over hand-made marts.
 """
 
 from __future__ import annotations
@@ -83,6 +85,27 @@ def add_gate_models(con) -> None:
     for name in GATE_MODELS:
         model = (DBT_PROJECT_DIR / "models" / "gate" / f"{name}.sql").read_text(encoding="utf-8")
         sql = env.from_string(macros + model).render(ref=lambda n: f"main.{n}")
+        con.execute(f"create or replace view main.{name} as {sql}")
+
+
+# ---------------------------------------------------------------- the review page
+REVIEW_MODELS = ("review_months", "review_summary", "review_customers", "review_causes",
+                 "review_lines", "review_incidents", "review_trend_months",
+                 "review_trend_lines", "review_trend_line_types", "review_trend_totals")
+
+
+def add_review_models(con) -> None:
+    """The review page's models (R18) as views over the tables already in ``con``, in
+    dependency order; ``source('s', 't')`` is ``s.t``."""
+    import jinja2
+
+    macros = (DBT_PROJECT_DIR / "macros" / "money_text.sql").read_text(encoding="utf-8")
+    env = jinja2.Environment()
+    folder = DBT_PROJECT_DIR / "models" / "marts" / "review"
+    for name in REVIEW_MODELS:
+        model = (folder / f"{name}.sql").read_text(encoding="utf-8")
+        sql = env.from_string(macros + model).render(
+            ref=lambda n: f"main.{n}", source=lambda schema, table: f"{schema}.{table}")
         con.execute(f"create or replace view main.{name} as {sql}")
 
 
