@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#
   R15 for people: per finalized month, customer and line type, the difference billing the
   next month would carry forward now, with the amounts it compares (what billing a
