@@ -12,8 +12,8 @@
   ``int_calendar_months`` row the gate reads.
 - ``add_gate_models``: the gate's check models (``dbt_project/models/gate``) as views,
   rendered with Jinja2 the way dbt renders them (``ref('x')`` is ``main.x``).
-- ``add_review_models``: the review page's models (``models/marts/review``, R18) the same
-  way, over hand-made marts.
+- ``add_models`` / ``add_review_models``: any model (the review page's,
+  ``models/marts/review``, R18) the same way, over hand-made tables.
 """
 
 from __future__ import annotations
@@ -94,19 +94,25 @@ REVIEW_MODELS = ("review_months", "review_summary", "review_customers", "review_
                  "review_trend_lines", "review_trend_line_types", "review_trend_totals")
 
 
-def add_review_models(con) -> None:
-    """The review page's models (R18) as views over the tables already in ``con``, in
-    dependency order; ``source('s', 't')`` is ``s.t``."""
+def add_models(con, folder: str, names: tuple[str, ...], macros: tuple[str, ...] = ()) -> None:
+    """dbt models of ``models/<folder>`` as views over the tables already in ``con``, in
+    the order given, rendered with Jinja2 as dbt renders them: ``ref('x')`` is ``main.x``,
+    ``source('s', 't')`` is ``s.t``, the macros from the named files of ``macros/``."""
     import jinja2
 
-    macros = (DBT_PROJECT_DIR / "macros" / "money_text.sql").read_text(encoding="utf-8")
+    text = "".join((DBT_PROJECT_DIR / "macros" / f"{m}.sql").read_text(encoding="utf-8")
+                   for m in macros)
     env = jinja2.Environment()
-    folder = DBT_PROJECT_DIR / "models" / "marts" / "review"
-    for name in REVIEW_MODELS:
-        model = (folder / f"{name}.sql").read_text(encoding="utf-8")
-        sql = env.from_string(macros + model).render(
+    for name in names:
+        model = (DBT_PROJECT_DIR / "models" / folder / f"{name}.sql").read_text(encoding="utf-8")
+        sql = env.from_string(text + model).render(
             ref=lambda n: f"main.{n}", source=lambda schema, table: f"{schema}.{table}")
         con.execute(f"create or replace view main.{name} as {sql}")
+
+
+def add_review_models(con) -> None:
+    """The review page's models (R18) over the tables already in ``con``."""
+    add_models(con, "marts/review", REVIEW_MODELS, macros=("money_text",))
 
 
 @dataclass
