@@ -27,6 +27,7 @@ import duckdb
 from support_billing import periods
 from support_billing.billing import gate
 from support_billing.exports import writers as exporters
+from support_billing.exports.formatting import dec
 from support_billing.storage.dbt_runner import DBT_PROJECT_DIR, SEEDS_DIR, read_seed
 
 LINE_TYPES = read_seed("line_types")
@@ -52,7 +53,7 @@ def price_in_force(price_book: list[dict], key: str, on: date) -> Decimal | None
         eff = row["effective_from"]
         eff = date.fromisoformat(str(eff)[:10]) if not isinstance(eff, date) else eff
         if row["price_key"] == key and eff <= on and (best is None or eff > best[0]):
-            best = (eff, exporters.dec(row["value"]))
+            best = (eff, dec(row["value"]))
     return None if best is None else best[1]
 
 
