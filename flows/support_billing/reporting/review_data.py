@@ -3,10 +3,10 @@
 Every amount, count, change, cause, flag and chart value is a column of a ``review_*``
 view over every month (``dbt_project/models/marts/review``): the month compared with is
 the last finalized month before the reviewed one (``review_months.previous_finalized``,
-NULL while none is finalized; docs/decisions.md), money is exact text rendered by DuckDB
-(R2) and the words about rule decisions come from the seeds. This module only selects
-the reviewed period (and, on a large page, the listed customers) and groups rows for the
-template.
+NULL while none is finalized; docs/decisions.md), money is DECIMAL (R2), rendered here
+as DuckDB's text of it, and the words about rule decisions come from the seeds. This
+module only selects the reviewed period (and, on a large page, the listed customers) and
+groups rows for the template.
 """
 
 from __future__ import annotations
@@ -26,16 +26,18 @@ ONLY = ("(cast($only as varchar[]) is null "
         "or customer_id in (select unnest(cast($only as varchar[]))))")
 
 SUMMARY_SQL = """
-select previous_finalized, grand_total, invoices, credit_notes, prev_total, prev_invoices,
+select previous_finalized, cast(grand_total as varchar) as grand_total, invoices,
+       credit_notes, cast(prev_total as varchar) as prev_total, prev_invoices,
        prev_credit_notes, total_change, invoices_change, credit_notes_change
 from main.review_summary
 where period = $period
 """
 
 CUSTOMERS_SQL = """
-select anchor, customer_id, customer_name, invoice_number, document_type, now_total,
-       prev_total, change, flag_big_change, flag_credit_note, flag_new_customer,
-       flag_not_invoiced, flag_held_rows, held_rows
+select anchor, customer_id, customer_name, invoice_number, document_type,
+       cast(now_total as varchar) as now_total, cast(prev_total as varchar) as prev_total,
+       change, flag_big_change, flag_credit_note, flag_new_customer, flag_not_invoiced,
+       flag_held_rows, held_rows
 from main.review_customers
 where period = $period
 order by customer_id
@@ -49,9 +51,10 @@ order by customer_id, ord, label
 """
 
 LINES_SQL = f"""
-select customer_id, invoice_number, line_number, line_type, description, quantity,
-       unit_price, amount, source_ref, line_type_label, line_sentence, adjusts_period,
-       adjustment_sentence
+select customer_id, invoice_number, line_number, line_type, description,
+       cast(quantity as varchar) as quantity, cast(unit_price as varchar) as unit_price,
+       cast(amount as varchar) as amount, source_ref, line_type_label, line_sentence,
+       adjusts_period, adjustment_sentence
 from main.review_lines
 where period = $period and {ONLY}
 order by invoice_number, line_number
@@ -69,14 +72,15 @@ order by customer_id, seq_in_year
 MONTHLY_SQL = """
 select trend_period as period, line_type,
        if(source = 'reviewed', $status, source) as source,
-       label, r14_order, amount, amount_f, base_f
+       label, r14_order, cast(amount as varchar) as amount, amount_f, base_f
 from main.review_trend_line_types
 where period = $period
 order by trend_period, line_type
 """
 
 MONTH_TOTALS_SQL = """
-select trend_period as period, total, up, up_f, down_f, overage_incidents, finalized
+select trend_period as period, cast(total as varchar) as total, cast(up as varchar) as up,
+       up_f, down_f, overage_incidents, finalized
 from main.review_trend_totals
 where period = $period
 order by trend_period

@@ -102,8 +102,8 @@ final as (
         customer_name,
         invoice_number,
         document_type,
-        {{ money_text('now_total') }} as now_total,
-        {{ money_text('prev_total') }} as prev_total,
+        cast(now_total as decimal(18, 2)) as now_total,
+        cast(prev_total as decimal(18, 2)) as prev_total,
         case when previous_finalized is not null then {{ signed_money_text('change') }} end as change,
         previous_finalized is not null
         and abs(change) > 100.00

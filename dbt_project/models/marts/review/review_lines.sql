@@ -2,7 +2,7 @@
   R18: every invoice line of every month with its line type's short name (line_types
   label) and customer sentence; an R15 adjustment with the month it corrects and the
   cause of correcting that line type (plain_reasons). An unknown code shows as itself.
-  Quantities and money as text (R2).
+  Quantities and money DECIMAL(18,2) (R2).
 #}
 with line_words as (
     select
@@ -28,9 +28,9 @@ final as (
         lines.line_number,
         lines.line_type,
         lines.description,
-        cast(lines.quantity as varchar) as quantity,
-        cast(lines.unit_price as varchar) as unit_price,
-        cast(lines.amount as varchar) as amount,
+        lines.quantity,
+        lines.unit_price,
+        lines.amount,
         lines.source_ref,
         coalesce(line_types.label, lines.line_type) as line_type_label,
         coalesce(line_words.sentence, lines.line_type) as line_sentence,

@@ -1,7 +1,7 @@
 {#
   R18: the page's header for every month: grand total, invoice and credit-note counts of
   the month as built, the same of the last finalized month before it (zero while none is
-  finalized) and the changes. Money as text (R2).
+  finalized) and the changes (signed text). Money DECIMAL(18,2) (R2).
 #}
 with months as (
     select * from {{ ref('review_months') }}
@@ -34,10 +34,10 @@ final as (
     select
         months.period,
         months.previous_finalized,
-        {{ money_text('now_month.total') }} as grand_total,
+        cast(now_month.total as decimal(18, 2)) as grand_total,
         now_month.invoices,
         now_month.credit_notes,
-        {{ money_text('prev_month.total') }} as prev_total,
+        cast(prev_month.total as decimal(18, 2)) as prev_total,
         prev_month.invoices as prev_invoices,
         prev_month.credit_notes as prev_credit_notes,
         {{ signed_money_text('now_month.total - prev_month.total') }} as total_change,

@@ -2,7 +2,7 @@
   R18: the first chart of each review page, twelve months of totals by line type as
   stacked bars: positive amounts stack up from 0 and negative ones down, in line type
   order; base is where a bar starts. Named by the line_types seed (an unknown type by its
-  code, drawn last). amount_f and base_f are for drawing only; amount is the exact text.
+  code, drawn last). amount_f and base_f are for drawing only; amount is the exact DECIMAL.
 #}
 with amounts as (
     select
@@ -38,7 +38,7 @@ final as (
         stacked.source,
         coalesce(line_types.label, stacked.line_type) as label,
         coalesce(line_types.r14_order, 99) as r14_order,
-        cast(stacked.amount as varchar) as amount,
+        stacked.amount,
         cast(stacked.amount as double) as amount_f,
         cast(stacked.base as double) as base_f
     from stacked

@@ -31,8 +31,8 @@ final as (
     select
         trend_months.period,
         trend_months.trend_period,
-        {{ money_text('coalesce(totals.total, 0)') }} as total,
-        {{ money_text('coalesce(totals.up, 0)') }} as up,
+        cast(coalesce(totals.total, 0) as decimal(18, 2)) as total,
+        cast(coalesce(totals.up, 0) as decimal(18, 2)) as up,
         cast(coalesce(totals.up, 0) as double) as up_f,
         cast(coalesce(totals.down, 0) as double) as down_f,
         coalesce(overage.overage_incidents, 0) as overage_incidents,
