@@ -12,6 +12,8 @@
   ``int_calendar_months`` row the gate reads.
 - ``add_gate_models``: the gate's check models (``dbt_project/models/gate``) as views,
   rendered with Jinja2 the way dbt renders them (``ref('x')`` is ``main.x``).
+- ``add_models`` / ``add_review_models``: any model (the review page's,
+  ``models/marts/review``, R18) the same way, over hand-made tables.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import duckdb
 from support_billing import periods
 from support_billing.billing import gate
 from support_billing.exports import writers as exporters
+from support_billing.exports.formatting import dec
 from support_billing.storage.dbt_runner import DBT_PROJECT_DIR, SEEDS_DIR, read_seed
 
 LINE_TYPES = read_seed("line_types")
@@ -50,7 +53,7 @@ def price_in_force(price_book: list[dict], key: str, on: date) -> Decimal | None
         eff = row["effective_from"]
         eff = date.fromisoformat(str(eff)[:10]) if not isinstance(eff, date) else eff
         if row["price_key"] == key and eff <= on and (best is None or eff > best[0]):
-            best = (eff, exporters.dec(row["value"]))
+            best = (eff, dec(row["value"]))
     return None if best is None else best[1]
 
 
@@ -84,6 +87,33 @@ def add_gate_models(con) -> None:
         model = (DBT_PROJECT_DIR / "models" / "gate" / f"{name}.sql").read_text(encoding="utf-8")
         sql = env.from_string(macros + model).render(ref=lambda n: f"main.{n}")
         con.execute(f"create or replace view main.{name} as {sql}")
+
+
+# ---------------------------------------------------------------- the review page
+REVIEW_MODELS = ("review_months", "review_summary", "review_customers", "review_causes",
+                 "review_lines", "review_incidents", "review_trend_months",
+                 "review_trend_lines", "review_trend_line_types", "review_trend_totals")
+
+
+def add_models(con, folder: str, names: tuple[str, ...], macros: tuple[str, ...] = ()) -> None:
+    """dbt models of ``models/<folder>`` as views over the tables already in ``con``, in
+    the order given, rendered with Jinja2 as dbt renders them: ``ref('x')`` is ``main.x``,
+    ``source('s', 't')`` is ``s.t``, the macros from the named files of ``macros/``."""
+    import jinja2
+
+    text = "".join((DBT_PROJECT_DIR / "macros" / f"{m}.sql").read_text(encoding="utf-8")
+                   for m in macros)
+    env = jinja2.Environment()
+    for name in names:
+        model = (DBT_PROJECT_DIR / "models" / folder / f"{name}.sql").read_text(encoding="utf-8")
+        sql = env.from_string(text + model).render(
+            ref=lambda n: f"main.{n}", source=lambda schema, table: f"{schema}.{table}")
+        con.execute(f"create or replace view main.{name} as {sql}")
+
+
+def add_review_models(con) -> None:
+    """The review page's models (R18) over the tables already in ``con``."""
+    add_models(con, "marts/review", REVIEW_MODELS, macros=("money_text",))
 
 
 @dataclass

@@ -117,6 +117,9 @@ def test_docs_builds_the_site_with_exposures(tmp_path_factory, capsys):
     assert "model.support_billing.invoice_lines" in (
         exposures["invoice_exports"]["depends_on"]["nodes"]
     )
+    assert "model.support_billing.review_customers" in (  # R18: the page's figures
+        exposures["review_page"]["depends_on"]["nodes"]
+    )
     catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
     assert "model.support_billing.mart_response_times" in catalog["nodes"]
     static = (site / "static_index.html").read_text(encoding="utf-8")

@@ -606,3 +606,23 @@ def test_months_and_periods():
     for bad in ("0", "13", "3-14", []):
         with pytest.raises(ValueError):
             resolve_months(bad)
+
+
+def test_one_customers_year_reads_the_expiring_allotment_mart(analytics_home):
+    """analysis_customer reads mart_expiring_allotment through analysis_base's one reader:
+    the busiest customer (R10 billable incidents, from the mart), one customer's year, and
+    zeros for a year without allotment or incidents (R8, R11)."""
+    from support_billing.reporting import analysis_customer as ac
+    assert ac.default_customer(analytics_home, YEAR) == "A"
+    c = ac.customer_year(analytics_home, YEAR, "C")
+    assert (c["customer_name"], c["overage_policy"], c["allotment"], c["remaining"]) == (
+        "Cedar Electric", "subscription", 8, 5)
+    assert str(c["expires_on"])[:10] == "2026-12-31"
+    quiet = ac.customer_year(analytics_home, 2025, "C")
+    assert (quiet["customer_name"], quiet["allotment"], quiet["covered"], quiet["overage"],
+            quiet["remaining"]) == ("Cedar Electric", 0, 0, 0, 0)
+    assert str(quiet["expires_on"])[:10] == "2025-12-31"
+    with pytest.raises(ac.AnalysisError, match="no customer 'Z'"):
+        ac.customer_year(analytics_home, YEAR, "Z")
+    with pytest.raises(ac.AnalysisError, match="2025"):
+        ac.default_customer(analytics_home, 2025)

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import export_oracle
 from support_billing.exports import writers as exporters
+from support_billing.exports.formatting import money
 from support_billing.exports.writers import ExportConfig, split_parts
 
 
@@ -61,10 +62,10 @@ GATE = {"suites": ["invoices", "invoice_lines", "incident_reconciliation"], "suc
 
 
 def test_formatting():
-    assert exporters.money(D("12.5")) == "12.50"
-    assert exporters.money(D("0.005")) == "0.01"  # half up (R2)
-    assert exporters.money(D("-0.00")) == "0.00"
-    assert exporters.money(D("-500")) == "-500.00"
+    assert money(D("12.5")) == "12.50"
+    assert money(D("0.005")) == "0.01"  # half up (R2)
+    assert money(D("-0.00")) == "0.00"
+    assert money(D("-500")) == "-500.00"
     # the oracle's formatting (the product formats in SQL, export_sql.py)
     assert export_oracle.quantity("support_subscription", D("3.00")) == "3"
     assert export_oracle.quantity("prior_period_adjustment", D("1.00")) == "1"

@@ -131,3 +131,51 @@ def test_a_ledger_month_the_warehouse_lost_is_refused(con, tmp_path):
     empty.execute("create table raw_dummy as select 1")
     with pytest.raises(ledger.LedgerError, match="run 'support-billing rebuild'"):
         ledger.sync(empty, tmp_path)
+
+
+def test_carried_differences_read_the_r15_adjustments_of_the_next_month(con):
+    """R15: what billing a finalized month again reports is int_prior_period_adjustments'
+    lines for the month after the last finalized one (the rule's one definition), beside
+    the recomputed amount and recomputed - d as finalized; lines of other months and
+    other finalized months are not this month's differences."""
+    from helpers import add_models
+
+    con.execute("insert into billing.finalized_months values "
+                "('2026-05', now(), 1, 0, null), ('2026-06', now(), 1, 0, null)")
+    con.execute("""create table main.fct_invoice_lines_computed as
+        select * from (values
+            ('2026-05', 'K', 'support_subscription', 100.00::decimal(18, 2)),
+            ('2026-05', 'K', 'support_subscription', 25.00::decimal(18, 2)),
+            ('2026-05', 'K', 'training_hours', 40.00::decimal(18, 2)),
+            ('2026-06', 'L', 'support_subscription', 60.00::decimal(18, 2))
+        ) as t (period, customer_id, line_type, amount)""")
+    con.execute("""create table main.int_prior_period_adjustments as
+        select * from (values
+            ('2026-07', 'K', '2026-05', 'support_subscription', 35.00::decimal(18, 2)),
+            ('2026-07', 'K', '2026-05', 'implementation_hours', -250.00::decimal(18, 2)),
+            ('2026-07', 'L', '2026-06', 'support_subscription', -5.00::decimal(18, 2)),
+            ('2026-08', 'K', '2026-05', 'training_hours', 40.00::decimal(18, 2))
+        ) as t (period, customer_id, adjusts_period, adjusts_line_type, amount)""")
+    add_models(con, "marts", ("prior_period_differences",))
+    assert [(d.customer_id, d.line_type, d.recomputed, d.finalized, d.amount)
+            for d in finalize.carried_differences(con, "2026-05")] == [
+        ("K", "implementation_hours", Decimal("0.00"), Decimal("250.00"), Decimal("-250.00")),
+        ("K", "support_subscription", Decimal("125.00"), Decimal("90.00"), Decimal("35.00")),
+    ]
+    assert [d.amount for d in finalize.carried_differences(con, "2026-06")] == [Decimal("-5.00")]
+    assert finalize.carried_differences(con, "2026-04") == []
+
+
+def test_the_adjustment_line_type_comes_from_the_seed():
+    """R15's line type is the line_types seed's row with rule R15; a published line of that
+    type is read as an adjustment (source_ref M:<invoice>:T), any other as none."""
+    from helpers import LINE_TYPES
+
+    types = finalize.adjustment_line_types()
+    assert types == {r["line_type"] for r in LINE_TYPES if r["rule"] == "R15"}
+    assert types == {"prior_period_adjustment"}
+    ref = "2026-05:INV-202605-00001:training_hours"
+    assert finalize._adjusts({"line_type": "prior_period_adjustment", "source_ref": ref},
+                             types) == ("2026-05", "training_hours")
+    assert finalize._adjusts({"line_type": "training_hours", "source_ref": ref},
+                             types) == (None, None)

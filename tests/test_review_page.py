@@ -1,5 +1,6 @@
 """The review page's numbers and flags (SPEC R18) on a hand-made warehouse: the marts the
-page reads are created by hand, so each flag and its thresholds are checked exactly."""
+review models read are created by hand and the models (models/marts/review) laid over
+them as dbt renders them, so each flag and its thresholds are checked exactly."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import add_review_models
 from review_dom import ReviewDom
 from support_billing.reporting.review import render_review, review_page_path, write_review_page
 from support_billing.storage.warehouse import init_warehouse
@@ -27,6 +29,7 @@ create table main.fct_incidents (customer_id varchar, ticket_id varchar, inciden
     seq_in_year integer, coverage varchar, reason_code varchar, category varchar,
     overage_treatment varchar, period varchar);
 create table main.stg_exports__customers (customer_id varchar, customer_name varchar);
+create table main.int_calendar_months (period varchar, year integer);
 """
 
 # 2026-09, finalized: A 200.00, B 100.00, D 50.00, E 150.00, G 1000.00 (total 1500.00)
@@ -83,6 +86,7 @@ def warehouse(home: Path):
     for name in ("line_types", "plain_reasons"):  # the seeds as dbt loads them
         con.execute(f"create table main.{name} as select * from read_csv(?)",
                     [str(SEEDS / f"{name}.csv")])
+    add_review_models(con)
     con.executemany("insert into main.stg_exports__customers values (?, ?)", NAMES.items())
     insert_lines(con, "billing.finalized_invoice_lines", "2026-09", SEPTEMBER)
     con.execute("""insert into billing.finalized_invoices
@@ -223,3 +227,46 @@ def test_a_large_month_lists_only_the_flagged_customers(home, warehouse, monkeyp
         "More than 6 customers this month: the 2 customers without a flag are not listed")
     assert "S-G1" not in html and "S-B1" not in html  # nor their lines
     assert dom.by_id["grand-total"] == "1982.90"     # the totals still cover everyone
+
+
+def test_chart_colours_follow_the_seeds_r14_order(home, warehouse):
+    """Each line type's colour is the palette's entry at its r14_order in the line_types
+    seed (no code in Python); a type the seed does not know is grey."""
+    from support_billing.reporting.review import LINE_TYPE_PALETTE, line_type_colour
+
+    order = {r["line_type"]: int(r["r14_order"]) for r in seed("line_types")}
+    assert [line_type_colour(o) for o in sorted(order.values())] == list(LINE_TYPE_PALETTE)
+    assert line_type_colour(99) == line_type_colour(0) == "#888888"
+    warehouse.execute("update main.line_types set r14_order = 9 "
+                      "where line_type = 'prior_period_adjustment'")
+    html = render_review(warehouse, home, "2026-10", False, gate_report(home))
+    legend = html[html.index('class="legend"'):html.index('id="month-totals"')]
+    assert (f'<i style="background: {LINE_TYPE_PALETTE[0]}"></i>'
+            f'{LABELS["support_subscription"]}') in legend
+    assert f'<i style="background: #888888"></i>{LABELS["prior_period_adjustment"]}' in legend
+
+
+def test_the_page_selects_one_period_of_the_review_models():
+    """R18's figures are computed once, by the review_* dbt models; the module only reads
+    a period of them (no aggregate, join or arithmetic of its own)."""
+    from support_billing.reporting import review_data
+
+    queries = [review_data.SUMMARY_SQL, review_data.CUSTOMERS_SQL, review_data.CAUSES_SQL,
+               review_data.LINES_SQL, review_data.INCIDENTS_SQL, review_data.MONTHLY_SQL,
+               review_data.MONTH_TOTALS_SQL]
+    for sql in queries:
+        text = " ".join(sql.lower().split())
+        assert "from main.review_" in text and "where period = $period" in text
+        assert not any(word in text for word in (" join ", "sum(", "count(", "group by",
+                                                 " over ", "with "))
+
+
+def test_a_month_outside_the_review_models_is_named(home, warehouse):
+    """review_months spans the year before the data and finalized months to the year after
+    the later of their last month and today; beyond that the page is refused in one line."""
+    from support_billing.reporting.review_data import ReviewPeriodError
+
+    with pytest.raises(ReviewPeriodError, match="1990-01 is outside the months"):
+        render_review(warehouse, home, "1990-01", True, None)
+    dom = ReviewDom(render_review(warehouse, home, "2025-01", True, None))
+    assert dom.by_id["grand-total"] == "0.00"

@@ -11,18 +11,20 @@ import pytest
 import test_gate as tg
 from helpers import ACCOUNTING_ITEMS, LINE_TYPE_ORDER, gate_warehouse
 from support_billing import settings
-from support_billing.billing import gate, gate_sql
+from support_billing.billing import finalize, gate, gate_sql
+from support_billing.billing import flow as billing_flow
 from support_billing.billing import month_data as billing_data
 from support_billing.exports import profiles as export_profiles
 from support_billing.exports import render_sql as export_sql
 from support_billing.exports import statements
 from support_billing.exports import writers as exporters
 from support_billing.exports.profiles import ExportConfig
-from support_billing.reporting import usage
+from support_billing.reporting import analysis, analysis_customer, review, review_data, usage
 
 
-@pytest.mark.parametrize("module", [billing_data, export_profiles, export_sql, exporters, gate,
-                                    gate_sql, settings, statements, usage])
+@pytest.mark.parametrize("module", [
+    analysis, analysis_customer, billing_data, billing_flow, export_profiles, export_sql,
+    exporters, finalize, gate, gate_sql, review, review_data, settings, statements, usage])
 def test_no_line_type_code_is_written_in_python(module):
     """The consumers read main.line_types (or the seed file); none lists the codes."""
     source = inspect.getsource(module)

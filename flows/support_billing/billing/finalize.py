@@ -22,6 +22,7 @@ from pathlib import Path
 from support_billing import periods
 from support_billing.exports import writers as exporters
 from support_billing.storage import ledger
+from support_billing.storage.dbt_runner import read_seed
 from support_billing.storage.warehouse import open_warehouse
 
 INVOICES_FILE = "invoices.csv"
@@ -129,9 +130,14 @@ def _insert_documents(con, period: str) -> None:
     )
 
 
-def _adjusts(line: dict) -> tuple[str | None, str | None]:
+def adjustment_line_types() -> frozenset[str]:
+    """The line type(s) of R15's adjustments, from the ``line_types`` seed (rule R15)."""
+    return frozenset(r["line_type"] for r in read_seed("line_types") if r["rule"] == "R15")
+
+
+def _adjusts(line: dict, adjustment_types: frozenset[str]) -> tuple[str | None, str | None]:
     """R15: an adjustment's source_ref is ``M:<original invoice number or blank>:T``."""
-    if line["line_type"] != "prior_period_adjustment":
+    if line["line_type"] not in adjustment_types:
         return None, None
     parts = line["source_ref"].split(":")
     return (parts[0], parts[-1]) if len(parts) >= 3 else (None, None)
@@ -176,8 +182,10 @@ def finalize_published(con, period: str, folder: Path) -> FinalizeResult:
     expect_total = Decimal(str(manifest["grand_total"]))
     _staged(con, "_published_docs", exporters.INVOICES_HEADER,
             [[d[c] for c in exporters.INVOICES_HEADER] for d in docs])
+    adjustment_types = adjustment_line_types()
     _staged(con, "_published_lines", LINE_COLUMNS,
-            [[*(ln[c] for c in exporters.LINES_HEADER), *_adjusts(ln)] for ln in lines])
+            [[*(ln[c] for c in exporters.LINES_HEADER), *_adjusts(ln, adjustment_types)]
+             for ln in lines])
     con.begin()
     try:
         if is_finalized(con, period):
@@ -265,42 +273,13 @@ class Difference:
 
 def carried_differences(con, period: str) -> list[Difference]:
     """R15's d for finalized month ``period``, per customer and line type: what billing a
-    later month would carry forward as prior_period_adjustment lines."""
+    later month would carry forward as adjustment lines: the dbt view
+    ``prior_period_differences``, which reads them from the intermediate model that is
+    R15's one definition, with the amounts it compares."""
     rows = con.execute(
-        """
-        with recomputed as (
-            select customer_id, line_type, sum(amount) as amount
-            from main.fct_invoice_lines_computed
-            where period = ?
-            group by 1, 2
-        ),
-        finalized as (
-            select customer_id, line_type, sum(amount) as amount
-            from billing.finalized_invoice_lines
-            where period = ? and line_type <> 'prior_period_adjustment'
-            group by 1, 2
-        ),
-        adjusted as (
-            select customer_id, adjusts_line_type as line_type, sum(amount) as amount
-            from billing.finalized_invoice_lines
-            where line_type = 'prior_period_adjustment' and adjusts_period = ?
-            group by 1, 2
-        ),
-        keys as (
-            select customer_id, line_type from recomputed
-            union select customer_id, line_type from finalized
-            union select customer_id, line_type from adjusted
-        )
-        select k.customer_id, k.line_type,
-               coalesce(r.amount, 0) as recomputed,
-               coalesce(f.amount, 0) + coalesce(a.amount, 0) as finalized
-        from keys as k
-        left join recomputed as r using (customer_id, line_type)
-        left join finalized as f using (customer_id, line_type)
-        left join adjusted as a using (customer_id, line_type)
-        order by k.customer_id, k.line_type
-        """,
-        [period, period, period],
+        "select customer_id, line_type, recomputed, finalized "
+        "from main.prior_period_differences where adjusts_period = ? "
+        "order by customer_id, line_type",
+        [period],
     ).fetchall()
-    out = [Difference(c, t, Decimal(r), Decimal(f)) for c, t, r, f in rows]
-    return [d for d in out if d.amount != 0]
+    return [Difference(c, t, Decimal(r), Decimal(f)) for c, t, r, f in rows]

@@ -73,9 +73,9 @@ def _report_differences(con, period: Period) -> list[dict]:
         say(f"  {period} is finalized; the recomputation matches it, nothing to carry forward")
     else:
         total = sum((d.amount for d in diffs), Decimal("0"))
+        kind = " / ".join(sorted(finalize.adjustment_line_types()))
         say(f"  {period} is finalized; {len(diffs)} difference(s) totalling "
-            f"{money(total)} would be carried forward as prior_period_adjustment "
-            "lines (R15):")
+            f"{money(total)} would be carried forward as {kind} lines (R15):")
         for d in diffs:
             say(f"    {d.customer_id} {d.line_type}: finalized {money(d.finalized)}, "
                 f"recomputed {money(d.recomputed)}, difference "

@@ -31,7 +31,6 @@ from pathlib import Path
 import duckdb
 
 from support_billing.exports import render_sql as export_sql
-from support_billing.exports.formatting import CENT, dec, money  # noqa: F401 - the writers' API
 from support_billing.exports.profiles import ExportConfig, part_name, split_parts
 
 INVOICES_HEADER = [

@@ -43,6 +43,7 @@ from support_billing.reporting.analysis_base import (  # noqa: F401  (re-exporte
     data_time,
     data_time_label,
     default_year,
+    expiring_allotment,
     notebook_home,
     periods,
     query,
@@ -56,25 +57,7 @@ from support_billing.reporting.analysis_base import (  # noqa: F401  (re-exporte
 def usage_vs_allotment(home, year) -> pd.DataFrame:
     """Per customer for the year: allotment (Dec 31), billable, covered and overage
     incidents, remaining allotment and the share used. Most billable incidents first."""
-    return query(
-        home,
-        """
-        select
-            customer_id,
-            coalesce(customer_name, customer_id) as customer_name,
-            overage_policy,
-            allotment,
-            covered + overage as billable_incidents,
-            covered,
-            overage,
-            remaining,
-            used_pct
-        from mart_expiring_allotment
-        where year = ?
-        order by billable_incidents desc, customer_id
-        """,
-        [int(year)],
-    )
+    return expiring_allotment(home, year).drop(columns=["year", "expires_on"])
 
 
 def monthly_usage(home, year, customer_id: str | None = None) -> pd.DataFrame:
@@ -195,25 +178,21 @@ def expiring_forecast(home, year, as_of: date | str | None = None) -> pd.DataFra
     elif isinstance(as_of, str):
         as_of = date.fromisoformat(as_of)
     as_of = min(max(as_of, date(year, 1, 1)), date(year, 12, 31))
-    df = query(
+    mart = expiring_allotment(home, year)
+    on_day = query(
         home,
         """
-        select
-            e.customer_id,
-            coalesce(e.customer_name, e.customer_id) as customer_name,
-            e.allotment,
-            cast(u.covered as bigint) as covered_to_date,
-            cast(u.covered + u.overage as bigint) as billable_to_date,
-            e.expires_on,
-            u.remaining as remaining_now
-        from mart_expiring_allotment as e
-        inner join customer_usage_on(?, make_date(?, 12, 31), through := ?) as u
-            on u.customer_id = e.customer_id
-        where e.year = ? and e.allotment > 0
-        order by e.customer_id
+        select customer_id, cast(covered as bigint) as covered_to_date,
+               cast(covered + overage as bigint) as billable_to_date, remaining as remaining_now
+        from customer_usage_on(?, make_date(?, 12, 31), through := ?)
         """,
-        [year, year, as_of, year],
+        [year, year, as_of],
     )
+    ends = mart.loc[mart["allotment"] > 0,
+                    ["customer_id", "customer_name", "allotment", "expires_on"]]
+    df = ends.merge(on_day, on="customer_id").sort_values("customer_id", kind="mergesort")
+    df = df.reset_index(drop=True)
+    df.insert(5, "expires_on", df.pop("expires_on"))  # the notebooks' column order
     elapsed = (as_of - date(year, 1, 1)).days + 1
     days_left = (date(year, 12, 31) - as_of).days
     df["as_of"] = as_of

@@ -41,6 +41,20 @@ def _connect_read_only(home, wait: float = DEFAULT_WAIT_SECONDS) -> duckdb.DuckD
     return connect(resolve_home(home), read_only=True, retries=wait)
 
 
+def expiring_allotment(home, year, customer_id: str | None = None) -> pd.DataFrame:
+    """The rows of ``mart_expiring_allotment`` for the year (and one customer): the one
+    place the helpers read the model. Most billable incidents first, then customer_id; a
+    customer without a name shows its id."""
+    sql = "select * from mart_expiring_allotment where year = ?"
+    params: list = [int(year)]
+    if customer_id is not None:
+        sql += " and customer_id = ?"
+        params.append(customer_id)
+    df = query(home, sql + " order by billable_incidents desc, customer_id", params)
+    df["customer_name"] = df["customer_name"].fillna(df["customer_id"])
+    return df
+
+
 def query(home, sql: str, params: list | dict | None = None, wait: float = DEFAULT_WAIT_SECONDS):
     """Run one read-only query and return a DataFrame; the connection is closed at once."""
     con = _connect_read_only(home, wait)

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from support_billing.reporting.analysis_base import AnalysisError, query
+from support_billing.reporting.analysis_base import AnalysisError, expiring_allotment, query
 
 
 def default_customer(home, year) -> str:
     """The customer with the most billable incidents in the year (customer_id on a tie)."""
-    df = query(
-        home,
-        """
-        select customer_id from mart_expiring_allotment
-        where year = ?
-        order by covered + overage desc, customer_id
-        limit 1
-        """,
-        [int(year)],
-    )
+    df = expiring_allotment(home, year)
     if not len(df):
         raise AnalysisError(f"no customer has an allotment or an incident in {int(year)}")
     return str(df["customer_id"].iloc[0])
@@ -36,29 +27,26 @@ def resolve_customer(home, year, customer) -> str:
 
 def customer_year(home, year, customer_id: str) -> dict:
     """The customer's year in one row (mart_expiring_allotment): name, policy, allotment
-    available on Dec 31, covered, overage, remaining (what expires, R11), expires_on."""
+    available on Dec 31, covered, overage, remaining (what expires, R11), expires_on. A
+    customer with neither allotment nor incidents in the year has zeros."""
+    found = expiring_allotment(home, year, customer_id)
+    if len(found):
+        return found.iloc[0].to_dict()
     df = query(
         home,
         """
-        select
-            c.customer_id,
-            coalesce(c.customer_name, c.customer_id) as customer_name,
-            c.overage_policy,
-            coalesce(e.allotment, 0) as allotment,
-            coalesce(e.covered, 0) as covered,
-            coalesce(e.overage, 0) as overage,
-            coalesce(e.remaining, 0) as remaining,
-            coalesce(e.expires_on, make_date(?, 12, 31)) as expires_on
-        from stg_exports__customers as c
-        left join mart_expiring_allotment as e
-            on e.customer_id = c.customer_id and e.year = ?
-        where c.customer_id = ?
+        select customer_id, coalesce(customer_name, customer_id) as customer_name,
+               overage_policy
+        from stg_exports__customers
+        where customer_id = ?
         """,
-        [int(year), int(year), customer_id],
+        [customer_id],
     )
     if not len(df):
         raise AnalysisError(f"no customer {customer_id!r} in the warehouse")
-    return df.iloc[0].to_dict()
+    return {**df.iloc[0].to_dict(), "year": int(year), "allotment": 0,
+            "billable_incidents": 0, "covered": 0, "overage": 0, "remaining": 0,
+            "expires_on": pd.Timestamp(int(year), 12, 31), "used_pct": None}
 
 
 def customer_incidents(home, year, customer_id: str) -> pd.DataFrame:

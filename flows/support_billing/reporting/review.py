@@ -2,7 +2,7 @@
 
 One self-contained HTML file (inline CSS, inline SVG charts, no script, no network),
 rendered with Jinja2 from ``templates/review.html.j2`` and the rows of
-``review_data.py`` (every number computed in the warehouse). A draft's page (R17) is
+``review_data.py`` (every number computed by the ``review_*`` dbt models). A draft's page (R17) is
 marked DRAFT in its title, banner and ``data-status``. The gate's checks are read from
 the gate report JSON the billing flow wrote for the same run. The page carries the time
 of the data (the last ingest), never the time it was rendered (R20), so the same data
@@ -17,23 +17,16 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from support_billing import periods
-from support_billing.reporting.review_data import page_data, previous_finalized
+from support_billing.reporting.review_data import page_data
 
 TEMPLATE = "review.html.j2"
 CHART_W, CHART_H, PAD = 720, 240, 40
-# Colour per line type code (R14 order); an unknown type falls back to grey. The names
-# shown beside the colours come from the line_types seed (review_trend.MONTHLY_SQL).
-LINE_TYPE_COLOURS = {
-    "support_subscription": "#4e79a7",
-    "additional_incident_subscription": "#f28e2b",
-    "additional_incident_upfront": "#e15759",
-    "implementation_hours": "#76b7b2",
-    "training_hours": "#59a14f",
-    "custom_development_hours": "#edc948",
-    "prepaid_hours_deduction": "#bab0ac",
-    "prior_period_adjustment": "#b07aa1",
-}
+# The line types' colours, in the line_types seed's R14 order (r14_order 1, 2, ...); a
+# type without one (not in the seed, or past the palette) is grey. The names shown beside
+# the colours are the seed's labels (review_trend_line_types).
+LINE_TYPE_PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+                     "#bab0ac", "#b07aa1")
+OTHER_COLOUR = "#888888"
 FLAG_LABELS = {
     "big_change": "change over 50% and over 100.00",
     "credit_note": "credit note",
@@ -58,6 +51,13 @@ def _environment() -> Environment:
     )
 
 
+def line_type_colour(r14_order: int) -> str:
+    """The chart colour of the line type at ``r14_order`` in the seed."""
+    if 1 <= r14_order <= len(LINE_TYPE_PALETTE):
+        return LINE_TYPE_PALETTE[r14_order - 1]
+    return OTHER_COLOUR
+
+
 def _scale(top: float, bottom: float):
     """Value -> y pixel, for a chart spanning ``bottom``..``top`` (0 always visible)."""
     top, bottom = max(top, 0.0), min(bottom, 0.0)
@@ -78,14 +78,13 @@ def line_type_chart(months: list[str], monthly: list[dict], totals: list[dict]) 
             "x": round(PAD + index[r["period"]] * step + step * 0.15, 1),
             "y": round(min(y0, y1), 1), "w": round(step * 0.7, 1),
             "h": round(max(abs(y1 - y0), 0.5), 1),
-            "fill": LINE_TYPE_COLOURS.get(r["line_type"], "#888888"),
+            "fill": line_type_colour(r["r14_order"]),
             "title": f"{r['period']} {r['label']}: {r['amount']} ({r['source']})",
         })
     labels = [{"x": round(PAD + i * step + step / 2, 1), "text": m[2:]}
               for i, m in enumerate(months)]
     used = sorted({(r["r14_order"], r["line_type"], r["label"]) for r in monthly})
-    legend = [{"label": label, "fill": LINE_TYPE_COLOURS.get(t, "#888888")}
-              for _order, t, label in used]
+    legend = [{"label": label, "fill": line_type_colour(order)} for order, _t, label in used]
     tallest = max(totals, key=lambda t: t["up_f"], default=None)
     top = None
     if tallest is not None and tallest["up_f"] > 0:  # the y axis: its highest bar, in USD
@@ -130,15 +129,13 @@ def gate_checks(report_json: Path | None, home: Path | None = None, period: str 
 
 def render_review(con, home: Path, period: str, preview: bool,
                   report_json: Path | None) -> str:
-    first = periods.shift_period(period, -11)
-    months = [first, *periods.periods_between(first, period), period]
-    prev = previous_finalized(con, period)
-    data = page_data(con, period, prev, months, preview)
+    data = page_data(con, period, preview)
+    months = [t["period"] for t in data["month_totals"]]  # the charts' twelve months
     from support_billing.reporting.rejected import rejected_rows_path
 
     template = _environment().get_template(TEMPLATE)
     return template.render(
-        period=period, draft=preview, prev=prev, flag_labels=FLAG_LABELS,
+        period=period, draft=preview, flag_labels=FLAG_LABELS,
         line_chart=line_type_chart(months, data["monthly"], data["month_totals"]),
         overage=overage_chart(data["month_totals"]),
         gate=gate_checks(report_json, home, period, preview),

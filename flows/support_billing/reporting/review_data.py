@@ -1,35 +1,18 @@
-"""The review page's numbers (SPEC R18), all computed in the warehouse.
+"""The review page's rows (SPEC R18), read from the dbt models that compute them.
 
-Every amount, count, change and flag is a SQL result over the dbt marts
-(``main.invoices``, ``main.invoice_lines``, ``main.fct_invoice_lines_computed``,
-``main.fct_incidents``), the finalized records (``billing.*``) and the ingest tables
-(``raw.*``); money stays DECIMAL and is rendered as text by DuckDB (R2). Python only
-groups rows for the template and turns chart values into pixels.
-
-"Previous month" is the last finalized month before the reviewed one (what finance
-compares a draft with), NULL when none is finalized yet (docs/decisions.md).
-
-Words about rule decisions come from the seeds, joined here, so the page explains a
-decision in the same words as ``usage`` and the customer statements: a line
-type's short name from ``main.line_types.label``, its customer sentence, the cause of a
-prior-period adjustment (R15), an incident's R9 reason and its R10/R12 coverage from
-``main.plain_reasons``. An unknown code shows as itself. The R18 cause categories and the
-flags are the page's own labels.
+Every amount, count, change, cause, flag and chart value is a column of a ``review_*``
+view over every month (``dbt_project/models/marts/review``): the month compared with is
+the last finalized month before the reviewed one (``review_months.previous_finalized``,
+NULL while none is finalized; docs/decisions.md), money is DECIMAL (R2), rendered here
+as DuckDB's text of it, and the words about rule decisions come from the seeds. This
+module only selects the reviewed period (and, on a large page, the listed customers) and
+groups rows for the template.
 """
 
 from __future__ import annotations
 
 from support_billing.reporting.rejected import WAITING_SQL
-from support_billing.reporting.review_trend import MONTH_TOTALS_SQL, MONTHLY_SQL
 from support_billing.storage.freshness import DATA_TIME_SQL
-
-
-def _money(expr: str) -> str:
-    return f"cast(cast({expr} as decimal(18, 2)) as varchar)"
-
-
-def _signed(expr: str) -> str:
-    return f"(case when {expr} > 0 then '+' else '' end || {_money(expr)})"
 
 
 def rows(con, sql: str, params: dict | None = None) -> list[dict]:
@@ -38,226 +21,71 @@ def rows(con, sql: str, params: dict | None = None) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def previous_finalized(con, period: str) -> str | None:
-    return con.execute(
-        "select max(period) from billing.finalized_months where period < ?", [period]
-    ).fetchone()[0]
+# The listed customers of a large page (None: every customer).
+ONLY = ("(cast($only as varchar[]) is null "
+        "or customer_id in (select unnest(cast($only as varchar[]))))")
 
-
-SUMMARY_SQL = f"""
-with now_month as (
-    select count(*) filter (where document_type = 'invoice') as invoices,
-           count(*) filter (where document_type = 'credit_note') as credit_notes,
-           coalesce(sum(total), 0) as total
-    from main.invoices
-    where period = $period
-),
-
-prev_month as (
-    select count(*) filter (where document_type = 'invoice') as invoices,
-           count(*) filter (where document_type = 'credit_note') as credit_notes,
-           coalesce(sum(total), 0) as total
-    from billing.finalized_invoices
-    where period = cast($prev as varchar)
-)
-
-select
-    {_money('n.total')} as grand_total,
-    n.invoices, n.credit_notes,
-    {_money('p.total')} as prev_total, p.invoices as prev_invoices,
-    p.credit_notes as prev_credit_notes,
-    {_signed('n.total - p.total')} as total_change,
-    n.invoices - p.invoices as invoices_change,
-    n.credit_notes - p.credit_notes as credit_notes_change
-from now_month as n
-cross join prev_month as p
+SUMMARY_SQL = """
+select previous_finalized, cast(grand_total as varchar) as grand_total, invoices,
+       credit_notes, cast(prev_total as varchar) as prev_total, prev_invoices,
+       prev_credit_notes, total_change, invoices_change, credit_notes_change
+from main.review_summary
+where period = $period
 """
 
-CUSTOMERS_SQL = f"""
-with now_inv as (
-    select customer_id, invoice_number, document_type, total
-    from main.invoices
-    where period = $period
-),
-
-prev_inv as (
-    select customer_id, sum(total) as total
-    from billing.finalized_invoices
-    where period = cast($prev as varchar)
-    group by customer_id
-),
-
-billed_before as (
-    select distinct customer_id from billing.finalized_invoices where period < $period
-),
-
-held as (
-    select customer_id, count(*) as held_rows from raw.held_rows group by customer_id
-),
-
-keys as (
-    select customer_id from now_inv
-    union select customer_id from prev_inv
-    union select customer_id from held
-),
-
-joined as (
-    select
-        k.customer_id,
-        c.customer_name,
-        n.invoice_number, n.document_type,
-        n.total as now_total, p.total as prev_total,
-        coalesce(n.total, 0) - coalesce(p.total, 0) as change,
-        coalesce(h.held_rows, 0) as held_rows,
-        b.customer_id is not null as billed_before
-    from keys as k
-    left join main.stg_exports__customers as c on c.customer_id = k.customer_id
-    left join now_inv as n on n.customer_id = k.customer_id
-    left join prev_inv as p on p.customer_id = k.customer_id
-    left join held as h on h.customer_id = k.customer_id
-    left join billed_before as b on b.customer_id = k.customer_id
-),
-
-final as (
-    select
-        row_number() over (order by customer_id) as anchor,
-        customer_id, customer_name, invoice_number, document_type,
-        {_money('now_total')} as now_total,
-        {_money('prev_total')} as prev_total,
-        case when cast($prev as varchar) is not null then {_signed('change')} end as change,
-        cast($prev as varchar) is not null
-            and abs(change) > 100.00
-            and (coalesce(prev_total, 0) = 0 or abs(change) > 0.5 * abs(prev_total))
-            as flag_big_change,
-        document_type = 'credit_note' as flag_credit_note,
-        now_total is not null and not billed_before
-            and cast($prev as varchar) is not null as flag_new_customer,
-        now_total is null and prev_total is not null as flag_not_invoiced,
-        held_rows > 0 as flag_held_rows,
-        held_rows
-    from joined
-)
-
-select * from final order by customer_id
+CUSTOMERS_SQL = """
+select anchor, customer_id, customer_name, invoice_number, document_type,
+       cast(now_total as varchar) as now_total, cast(prev_total as varchar) as prev_total,
+       change, flag_big_change, flag_credit_note, flag_new_customer, flag_not_invoiced,
+       flag_held_rows, held_rows
+from main.review_customers
+where period = $period
+order by customer_id
 """
 
-# The causes of each customer's change: line types that moved (adjustments apart), the
-# adjustments, new overage incidents, hours and prorated subscription lines.
 CAUSES_SQL = f"""
-with now_lines as (
-    select customer_id, line_type, sum(amount) as amount
-    from main.invoice_lines
-    where period = $period and line_type <> 'prior_period_adjustment'
-    group by all
-),
-
-prev_lines as (
-    select customer_id, line_type, sum(amount) as amount
-    from billing.finalized_invoice_lines
-    where period = cast($prev as varchar) and line_type <> 'prior_period_adjustment'
-    group by all
-),
-
-moved as (
-    select customer_id, 1 as ord, coalesce(lt.label, line_type) as label,
-           {_money('coalesce(p.amount, 0)')} || ' -> ' || {_money('coalesce(n.amount, 0)')}
-               || ' (' || {_signed('coalesce(n.amount, 0) - coalesce(p.amount, 0)')} || ')'
-               as detail
-    from now_lines as n
-    full join prev_lines as p using (customer_id, line_type)
-    left join main.line_types as lt using (line_type)
-    where coalesce(n.amount, 0) <> coalesce(p.amount, 0)
-      and cast($prev as varchar) is not null
-),
-
-adjustments as (
-    select l.customer_id, 2 as ord, coalesce(any_value(lt.label), l.line_type) as label,
-           count(*) || ' line(s), ' || {_signed('sum(l.amount)')} as detail
-    from main.invoice_lines as l
-    left join main.line_types as lt using (line_type)
-    where l.period = $period and l.line_type = 'prior_period_adjustment'
-    group by l.customer_id, l.line_type
-),
-
-overage as (
-    select customer_id, 3 as ord, 'new overage incidents' as label,
-           cast(count(*) as varchar) as detail
-    from main.fct_incidents
-    where period = $period and coverage = 'overage'
-    group by customer_id
-),
-
-hours as (
-    select customer_id, 4 as ord, 'hours billed' as label,
-           {_money('sum(quantity)')} || ' h' as detail
-    from main.invoice_lines
-    where period = $period
-      and line_type in (select line_type from main.line_types where billed_hours)
-    group by customer_id
-),
-
-prorations as (
-    select customer_id, 5 as ord, 'prorated subscriptions' as label,
-           string_agg(source_ref, ', ' order by source_ref) as detail
-    from main.invoice_lines
-    where period = $period and line_type = 'support_subscription'
-      and amount <> cast(round(quantity * unit_price, 2) as decimal(18, 2))
-    group by customer_id
-),
-
-final as (
-    select * from moved
-    union all select * from adjustments
-    union all select * from overage
-    union all select * from hours
-    union all select * from prorations
-)
-
-select * from final
-where cast($only as varchar[]) is null
-   or customer_id in (select unnest(cast($only as varchar[])))
+select customer_id, ord, label, detail
+from main.review_causes
+where period = $period and {ONLY}
 order by customer_id, ord, label
 """
 
-# Each line with its type's short name and sentence; an adjustment (R15) with the month it
-# corrects and the cause of correcting that line type.
-LINES_SQL = """
-select l.customer_id, l.invoice_number, l.line_number, l.line_type, l.description,
-       cast(l.quantity as varchar) as quantity, cast(l.unit_price as varchar) as unit_price,
-       cast(l.amount as varchar) as amount, l.source_ref,
-       coalesce(lt.label, l.line_type) as line_type_label,
-       coalesce(w.sentence, l.line_type) as line_sentence,
-       l.adjusts_period, a.sentence as adjustment_sentence
-from main.invoice_lines as l
-left join main.line_types as lt on lt.line_type = l.line_type
-left join main.plain_reasons as w on w.kind = 'line_type' and w.code = l.line_type
-left join main.plain_reasons as a on a.kind = 'adjustment' and a.code = l.adjusts_line_type
-where l.period = $period
-  and (cast($only as varchar[]) is null
-       or l.customer_id in (select unnest(cast($only as varchar[]))))
-order by l.invoice_number, l.line_number
+LINES_SQL = f"""
+select customer_id, invoice_number, line_number, line_type, description,
+       cast(quantity as varchar) as quantity, cast(unit_price as varchar) as unit_price,
+       cast(amount as varchar) as amount, source_ref, line_type_label, line_sentence,
+       adjusts_period, adjustment_sentence
+from main.review_lines
+where period = $period and {ONLY}
+order by invoice_number, line_number
 """
 
-# Each incident's R9 reason and R10/R12 coverage in plain words (the statements' coverage
-# codes: covered, overage_upfront, overage_subscription).
-INCIDENTS_SQL = """
-select i.customer_id, i.ticket_id, cast(i.incident_date as varchar) as incident_date,
-       i.seq_in_year, i.coverage, i.reason_code, i.category, i.overage_treatment,
-       coalesce(r.sentence, i.reason_code) as reason_sentence,
-       coalesce(c.sentence, i.coverage) as coverage_sentence
-from main.fct_incidents as i
-left join main.plain_reasons as r on r.kind = 'reason' and r.code = i.reason_code
-left join main.plain_reasons as c on c.kind = 'coverage'
-    and c.code = if(i.coverage = 'overage', 'overage_' || i.overage_treatment, i.coverage)
-where i.period = $period
-  and (cast($only as varchar[]) is null
-       or i.customer_id in (select unnest(cast($only as varchar[]))))
-order by i.customer_id, i.seq_in_year
+INCIDENTS_SQL = f"""
+select customer_id, ticket_id, incident_date, seq_in_year, coverage, reason_code, category,
+       overage_treatment, reason_sentence, coverage_sentence
+from main.review_incidents
+where period = $period and {ONLY}
+order by customer_id, seq_in_year
 """
 
-# Twelve months of totals by line type: a finalized month as finalized, the reviewed
-# month as built, other months as the rules compute them now (marked "computed").
-# Stacked bars: positive amounts stack up from 0, negative ones down; bases in SQL.
+# The reviewed month's bars say whether the page is a draft (R17) or the billed month.
+MONTHLY_SQL = """
+select trend_period as period, line_type,
+       if(source = 'reviewed', $status, source) as source,
+       label, r14_order, cast(amount as varchar) as amount, amount_f, base_f
+from main.review_trend_line_types
+where period = $period
+order by trend_period, line_type
+"""
+
+MONTH_TOTALS_SQL = """
+select trend_period as period, cast(total as varchar) as total, cast(up as varchar) as up,
+       up_f, down_f, overage_incidents, finalized
+from main.review_trend_totals
+where period = $period
+order by trend_period
+"""
+
 WAITING_COUNTS_SQL = f"""
 select count(*) filter (where status = 'rejected') as rejected,
        count(*) filter (where status = 'held') as held
@@ -269,8 +97,8 @@ FULL_LIST_LIMIT = 2000
 FLAGS = ("big_change", "credit_note", "new_customer", "not_invoiced", "held_rows")
 
 
-def params(period: str, prev: str | None) -> dict:
-    return {"period": period, "prev": prev}
+class ReviewPeriodError(ValueError):
+    """A month outside the months the review models cover (review_months)."""
 
 
 def listed_customers(customers: list[dict]) -> tuple[list[dict], list[str] | None]:
@@ -283,34 +111,42 @@ def listed_customers(customers: list[dict]) -> tuple[list[dict], list[str] | Non
     return shown, [c["customer_id"] for c in shown]
 
 
-def page_data(con, period: str, prev: str | None, months: list[str], preview: bool) -> dict:
-    """Everything the template shows, as rows from the warehouse."""
-    p = params(period, prev)
-    every_customer = rows(con, CUSTOMERS_SQL, p)
+def by_customer(found: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for r in found:
+        grouped.setdefault(r["customer_id"], []).append(r)
+    return grouped
+
+
+def summary(con, period: str) -> dict:
+    """The month's header row, with ``previous_finalized`` (the month compared with)."""
+    found = rows(con, SUMMARY_SQL, {"period": period})
+    if not found:
+        raise ReviewPeriodError(f"{period} is outside the months the review models cover")
+    return found[0]
+
+
+def page_data(con, period: str, preview: bool) -> dict:
+    """Everything the template shows, as rows from the warehouse; ``prev`` is the month
+    compared with."""
+    head = summary(con, period)
+    every_customer = rows(con, CUSTOMERS_SQL, {"period": period})
     customers, only = listed_customers(every_customer)
-    causes: dict[str, list[dict]] = {}
-    for r in rows(con, CAUSES_SQL, {**p, "only": only}):
-        causes.setdefault(r["customer_id"], []).append(r)
-    lines: dict[str, list[dict]] = {}
-    for r in rows(con, LINES_SQL, {"period": period, "only": only}):
-        lines.setdefault(r["customer_id"], []).append(r)
-    incidents: dict[str, list[dict]] = {}
-    for r in rows(con, INCIDENTS_SQL, {"period": period, "only": only}):
-        incidents.setdefault(r["customer_id"], []).append(r)
-    waiting = rows(con, WAITING_COUNTS_SQL)[0]
+    detail = {"period": period, "only": only}
     last_ingest = con.execute(
         f"select cast(t as varchar) from ({DATA_TIME_SQL})").fetchone()[0]
     return {
-        "summary": rows(con, SUMMARY_SQL, p)[0],
+        "prev": head.pop("previous_finalized"),
+        "summary": head,
         "customers": customers,
         "customers_not_listed": len(every_customer) - len(customers),
         "full_list_limit": FULL_LIST_LIMIT,
-        "causes": causes,
-        "lines": lines,
-        "incidents": incidents,
-        "monthly": rows(con, MONTHLY_SQL, {"period": period, "months": months,
+        "causes": by_customer(rows(con, CAUSES_SQL, detail)),
+        "lines": by_customer(rows(con, LINES_SQL, detail)),
+        "incidents": by_customer(rows(con, INCIDENTS_SQL, detail)),
+        "monthly": rows(con, MONTHLY_SQL, {"period": period,
                                            "status": "draft" if preview else "billed"}),
-        "month_totals": rows(con, MONTH_TOTALS_SQL, {"period": period, "months": months}),
-        "waiting": waiting,
+        "month_totals": rows(con, MONTH_TOTALS_SQL, {"period": period}),
+        "waiting": rows(con, WAITING_COUNTS_SQL)[0],
         "last_ingest": last_ingest,
     }

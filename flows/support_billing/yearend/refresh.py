@@ -35,9 +35,8 @@ from prefect import flow
 from prefect.states import Completed, Failed
 
 from support_billing.storage.warehouse import CLOSED_YEARS_DDL
-from support_billing.yearend.report_files import (  # noqa: F401 - the refresh's API
+from support_billing.yearend.report_files import (
     describe_changes,
-    parse_csv,
     render_csv,
     sha256,
     write_if_changed,

@@ -1,6 +1,7 @@
 {#
   Allotment that will expire (R11): per customer and year, the allotment available on
-  Dec 31 (R8), covered and overage incidents so far, and what is left. Unused allotment
+  Dec 31 (R8), billable (R10: covered + overage), covered and overage incidents so far,
+  and what is left. Unused allotment
   expires at the end of Dec 31 and does not roll over: for a year still running,
   `remaining` is what will expire unless it is used; for a closed year it is what expired.
 #}
@@ -23,6 +24,7 @@ final as (
         customers.overage_policy,
         usage.year,
         usage.allotment,
+        usage.covered + usage.overage as billable_incidents,
         usage.covered,
         usage.overage,
         {# for a year still running, what will expire unless used; for a closed year, what did #}
