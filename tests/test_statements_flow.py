@@ -5,7 +5,9 @@ from the DOM that headless Chromium builds, and a PDF is checked as PNG pages.""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 from datetime import date
@@ -163,6 +165,37 @@ def test_statements_are_byte_identical_on_a_rerun(home, tmp_path):
     assert len(entries) == 3
     for e in entries:
         assert (tmp_path / e["name"]).read_bytes() == (published.parent / e["name"]).read_bytes()
+
+
+_RENDER_PAGES = statements._render_pages
+
+
+def _render_and_mark(target: str, contexts: list) -> list:
+    """statements._render_pages, leaving a file named after the process that ran it."""
+    (Path(target).parent / f"rendered-by-{os.getpid()}").touch()
+    return _RENDER_PAGES(target, contexts)
+
+
+def test_worker_processes_write_the_same_pages(home, tmp_path, monkeypatch):
+    """A large month renders in worker processes, a chunk of pages each (section 5): forced
+    here on three statements in chunks of two, the pages, names, rows and manifest entries
+    are those of the published export, rendered in the process itself."""
+    published = home / "exports" / "2026-03" / "statements"
+    monkeypatch.setattr(statements, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(statements, "CHUNK", 2)
+    monkeypatch.setattr(statements.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(statements, "_render_pages", _render_and_mark)
+    with connect(home, read_only=True) as con:
+        entries = statements.write_statements(con, tmp_path, "2026-03", pdf=False)
+    renderers = {p.name for p in tmp_path.glob("rendered-by-*")}
+    assert renderers and f"rendered-by-{os.getpid()}" not in renderers
+    assert [e["name"] for e in entries] == [f"statements/{n}.html" for n in (Q, P, R)]
+    assert sorted(p.name for p in (tmp_path / "statements").iterdir()) == sorted(
+        p.name for p in published.iterdir() if p.suffix == ".html")
+    for e in entries:
+        data = (published.parent / e["name"]).read_bytes()
+        assert (tmp_path / e["name"]).read_bytes() == data
+        assert e["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_pdf_is_byte_identical_and_prints_the_statement(home, tmp_path):
