@@ -83,6 +83,9 @@ SHARED_HOME_FILES = {
     "test_analyst_tools.py": "analytics home",
     "test_notebooks.py": "analytics home",
 }
+# Files of independent long tests (each its own home, no module fixture): one test at a
+# time, so that both workers share them.
+SPLIT_FILES = {"test_durability.py", "test_benchmark_smoke.py"}
 # The heaviest files (seconds on 2 busy cores, docs/decisions.md "Test suite time"), handed
 # out first so that the workers finish together; the rest follow in collection order.
 HEAVY_FILES = (
@@ -107,7 +110,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_xdist_make_scheduler(config, log):
     """`-n N` (xdist's default ``--dist load``): whole files per worker, so that a module's
     fixture (a home built by dbt) is built once, not once on every worker that runs one of
-    its tests; the files in SHARED_HOME_FILES go together; the queue keeps the order above.
+    its tests; the files in SHARED_HOME_FILES go together, the tests of SPLIT_FILES one by
+    one; the queue keeps the order above.
     Another ``--dist`` given explicitly is left to xdist."""
     if config.getvalue("dist") != "load":
         return None
@@ -116,6 +120,8 @@ def pytest_xdist_make_scheduler(config, log):
     class FilesHeaviestFirst(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
+            if Path(file).name in SPLIT_FILES:
+                return nodeid
             return SHARED_HOME_FILES.get(Path(file).name, file)
 
         def schedule(self) -> None:
