@@ -89,11 +89,15 @@ SPLIT_FILES = {"test_durability.py", "test_benchmark_smoke.py"}
 # The heaviest files (seconds on 2 busy cores, docs/decisions.md "Test suite time"), handed
 # out first so that the workers finish together; the rest follow in collection order.
 HEAVY_FILES = (
-    "test_benchmark_smoke.py", "test_durability.py", "test_billing_flow.py",
+    "test_durability.py", "test_benchmark_smoke.py", "test_billing_flow.py",
     "test_billing_flow_dbt.py", "test_billing_property.py", "test_dbt_incremental.py",
+    "test_gate_gx.py", "test_ingest_files.py", "test_review_approve.py",
     "test_analytics_marts.py", "test_analyst_tools.py", "test_notebooks.py",
-    "test_demo.py", "test_billing_flow_credit_note.py", "test_billing_scenarios.py",
-    "test_yearend.py", "test_statements_flow.py", "test_dbt_project.py",
+    "test_demo.py", "test_freshness.py", "test_billing_flow_credit_note.py", "test_gate.py",
+    "test_billing_scenarios.py", "test_statements_flow.py", "test_yearend.py",
+    "test_sample_data.py", "test_schedules.py", "test_ingest_flow.py", "test_dbt_project.py",
+    "test_ingest.py", "test_rejected_rows.py", "test_usage.py", "test_export_roundtrip.py",
+    "test_refresh_errors.py",
 )
 
 
