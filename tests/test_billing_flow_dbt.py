@@ -24,7 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import copy_home
 from support_billing.billing import flow as billing
 from support_billing.exports import writers as exporters
 from support_billing.storage.warehouse import ensure_home, open_warehouse
@@ -87,26 +86,11 @@ def read_csv(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The inbox ingested and built by the real models once for the module; tests bill a
-    copy (``copy_home``), whose `bill` finds the models current.
-    test_same_inputs_give_byte_identical_files runs the whole way from an empty home."""
-    from support_billing.ingest.flow import ingest_paths
-    from support_billing.storage import dbt_runner
-
-    home = ensure_home(tmp_path_factory.mktemp("dbt_billing_built") / "home")
+def billed(prefect_server, tmp_path_factory):
+    """One home, March billed (the dbt build runs inside each bill)."""
+    home = ensure_home(tmp_path_factory.mktemp("dbt_billing") / "home")
     for name, text in FILES.items():
         (home / "inbox" / name).write_text(text, encoding="utf-8")
-    ingest_paths(home, [home / "inbox"])
-    result = dbt_runner.build(home)
-    assert result.success, result.failures
-    return home
-
-
-@pytest.fixture(scope="module")
-def billed(prefect_server, built, tmp_path_factory):
-    """One home, March billed."""
-    home = copy_home(built, tmp_path_factory.mktemp("dbt_billing") / "home")
     code = billing.cli_bill(home, "2026-03", False)
     return home, code
 
@@ -224,13 +208,14 @@ def test_same_inputs_give_byte_identical_files(billed, tmp_path):
     shutil.rmtree(other)
 
 
-def test_gate_fails_on_a_tampered_price_book(prefect_server, built, tmp_path, monkeypatch,
-                                             capsys):
+def test_gate_fails_on_a_tampered_price_book(prefect_server, tmp_path, monkeypatch, capsys):
     """A corrupted price in force between build and gate (int_calendar_months, where the
     gate reads it, section 4): exit 1, nothing exported, report saved."""
     from support_billing.storage import dbt_runner
 
-    home = copy_home(built, tmp_path / "tampered")
+    home = ensure_home(tmp_path / "tampered")
+    for name, text in FILES.items():
+        (home / "inbox" / name).write_text(text, encoding="utf-8")
     real = dbt_runner.build
 
     def build_then_tamper(h):
