@@ -1,8 +1,8 @@
 """benchmarks/run_benchmark.py at a tiny scale: the table has the expected rows.
 
 No timing assertions. The first test runs the script against a stub CLI (fast: it checks
-the measuring, the stage parsing and the table); the second runs the real pipeline (ingest,
-bill, re-bill) on 50 generated customers.
+the measuring, the stage parsing and the table); the second runs the real pipeline (a cold
+bill, bills month after month, the R15 re-bill) on 30 generated customers.
 """
 
 from __future__ import annotations
@@ -132,45 +132,31 @@ def test_benchmark_table_with_a_stub_cli(tmp_path):
 
 
 @pytest.mark.slow
-def test_benchmark_runs_the_real_pipeline(tmp_path):
-    """The real CLI, as a user runs it (no PREFECT_API_URL: Prefect's temporary server,
-    started early by `bill`): ingest, bill month 1, bill it again (the R15 no-op)."""
-    result_file = tmp_path / "result.json"
-    proc = run(["--scale", "S", "--customers", "50", "--skip-probes",
-                "--steps", "ingest,bill1,bill1again", "--json", str(result_file)], timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    check_table(proc.stdout)
-    result = json.loads(result_file.read_text())
-    assert result["generate"]["rc"] == 0
-    assert [r["label"] for r in result["runs"]] == [
-        "ingest", "bill 2025-01 (month 1)", "bill 2025-01 again (R15 no-op)"]
-    for r in result["runs"]:
-        assert r["rc"] == 0, r["stderr"][-2000:]
-    first, again = result["runs"][1], result["runs"][2]
-    assert "2025-01 published and finalized" in first["stdout"]
-    assert set(first["stages"]) >= {"ingest", "dbt build", "quality gate", "export", "finalize"}
-    # R15: the re-bill right after a finalization rebuilds only the invoice marts, whose
-    # adjustments read what was just finalized; nothing upstream of them
-    assert ("rebuilt only what changed: source:billing.finalized_invoice_lines+ "
-            "source:billing.finalized_invoices+") in again["stdout"]
-    assert "2025-01 was already finalized: nothing changed" in again["stdout"]
-
-
-@pytest.mark.slow
 def test_benchmark_comparison_steps_on_the_real_pipeline(tmp_path):
-    """The real CLI on 30 customers: the plain-Python reference, the cold bill of November
-    and the monthly path from October (`--monthly-from 11`: January to October arrive at
-    once, October is billed, then November's exports, November, November again)."""
+    """The real CLI on 30 customers, as a user runs it (no PREFECT_API_URL: Prefect's
+    temporary server, started early by `bill`): the plain-Python reference, the cold bill of
+    November and the monthly path from October (`--monthly-from 11`: January to October
+    arrive at once, October is billed, then November's exports, November, November again:
+    the R15 no-op). The pipeline steps (ingest, bill, re-bill) are the same commands; the
+    stub test above covers their table."""
     result_file = tmp_path / "result.json"
     proc = run(["--customers", "30", "--skip-probes", "--monthly-from", "11",
                 "--steps", "reference,cold,monthly", "--json", str(result_file)], timeout=1500)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
+    check_table(out)
     result = json.loads(result_file.read_text())
+    assert result["generate"]["rc"] == 0
     check_paths(out, result, ["2025-10"])
     runs = result["paths"]["runs"]
     for r in [runs["cold"], *runs["months"], runs["monthly"], runs["noop"]]:
         assert r["rc"] == 0, r["stderr"][-2000:]
+    assert set(runs["cold"]["stages"]) >= {"ingest", "dbt build", "quality gate", "export",
+                                           "finalize"}
+    # R15: the re-bill right after a finalization rebuilds only the invoice marts, whose
+    # adjustments read what was just finalized; nothing upstream of them
+    assert ("rebuilt only what changed: source:billing.finalized_invoice_lines+ "
+            "source:billing.finalized_invoices+") in runs["noop"]["stdout"]
     # The reference and the cold bill bill the same month from the same files: same numbers.
     assert runs["cold"]["values"] == {k: runs["reference"]["values"][k]
                                       for k in ("invoices", "total")}

@@ -280,11 +280,12 @@ def test_generator_covers_the_rules(batch):
 
 
 def test_dbt_data_tests_hold_on_random_data(batch):
-    """The project's own data tests (invariants) pass on valid random inputs (first batch)."""
+    """The project's own data tests (invariants) pass on valid random inputs (first batch).
+    Its unit tests read their own fixed rows, not the data: test_dbt_project.py runs them."""
     from support_billing.storage.dbt_runner import run_dbt
 
     period = batch[0]
     if period != BATCHES[0][0]:
         pytest.skip("run on the first batch only (each dbt test run takes seconds)")
-    res = run_dbt(HOMES[period], ["test"])
+    res = run_dbt(HOMES[period], ["test", "--exclude", "test_type:unit"])
     assert res.success, res.failures

@@ -1,6 +1,10 @@
 """Durability on the real commands (SPEC R15a, R19, section 6).
 
-Every case runs the installed CLI in a subprocess on the real ingest and dbt models:
+Every case runs the real CLI on the real ingest and dbt models. What only a process shows
+runs in a subprocess: a ``bill`` SIGKILLed mid-run, and the exit status with the one line on
+stderr of a failure (section 6). The steps around them, which only need the command to do its
+job, run the same Typer app in this process (``inprocess_cli.run_cli``), sparing a new
+interpreter's imports of Prefect, dbt and Great Expectations per command:
 - a ``bill`` killed (SIGKILL) at each step, a late row added before the rerun: no number
   is published twice with other content, numbers stay gapless, late rows published over
   become R15 adjustments of the next month (R15a);
@@ -22,6 +26,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from inprocess_cli import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -144,11 +149,11 @@ def test_a_bill_killed_at_each_step_never_issues_a_number_twice(tmp_path):
         assert (home / "exports" / period).is_dir() == published, step
         before = (home / "exports" / period / "invoices.csv").read_bytes() if published else None
         late_row(home, period, f"TS-LATE{n}")
-        ok(cli(home, "bill", "--period", period))
+        ok(run_cli(home, "bill", "--period", period))
         if published:  # R15a: the folder stands as published, the late row is not in it
             assert (home / "exports" / period / "invoices.csv").read_bytes() == before
         assert not list((home / "exports").glob(".tmp-*")), step
-    ok(cli(home, "bill", "--period", "2026-09"))
+    ok(run_cli(home, "bill", "--period", "2026-09"))
 
     numbers = published_numbers(home)
     assert all(len(v) == 1 for v in numbers.values())  # no number in two folders
@@ -183,7 +188,7 @@ def test_a_bill_killed_at_each_step_never_issues_a_number_twice(tmp_path):
         assert (home / "ledger" / "months" / f"{period}.jsonl").is_file()
         assert (home / "ledger" / "months" / f"{period}.jsonl.sha256").is_file()
     # re-billing a month published over a late row reports nothing left to carry
-    res = ok(cli(home, "bill", "--period", "2026-08"))
+    res = ok(run_cli(home, "bill", "--period", "2026-08"))
     assert "the recomputation matches it, nothing to carry forward" in res.stdout
 
 
@@ -193,18 +198,18 @@ def test_rebuild_restores_history_and_the_next_month_bills_as_it_would_have(tmp_
     (home / "inbox" / "timesheets.csv").write_text(
         "entry_id,customer_id,work_date,hours,activity\n"
         "TS-K1,K,2026-03-10,2.00,implementation\n", encoding="utf-8")
-    ok(cli(home, "bill", "--period", "2026-03"))          # K 25.00 + 500.00
+    ok(run_cli(home, "bill", "--period", "2026-03"))          # K 25.00 + 500.00
     (home / "inbox" / "timesheets_fix.csv").write_text(   # R-IN4 correction: 0.50 h
         "entry_id,customer_id,work_date,hours,activity\n"
         "TS-K1,K,2026-03-10,0.50,implementation\n", encoding="utf-8")
     late_row(home, "2026-03", "TS-LATE3")                 # late data for March
-    ok(cli(home, "bill", "--period", "2026-04"))          # K 25.00 - 375.00 + 250.00
+    ok(run_cli(home, "bill", "--period", "2026-04"))          # K 25.00 - 375.00 + 250.00
     assert [(i["invoice_number"], i["total"]) for i in
             read_csv(home / "exports" / "2026-04" / "invoices.csv")] == [
         ("INV-202604-00001", "25.00"), ("CN-202604-00001", "-100.00")]
     late_row(home, "2026-05", "TS-LATE5")                 # ingested, not billed yet
-    ok(cli(home, "ingest"))
-    usage_before = ok(cli(home, "usage", "--year", "2026", "--format", "csv")).stdout
+    ok(run_cli(home, "ingest"))
+    usage_before = ok(run_cli(home, "usage", "--year", "2026", "--format", "csv")).stdout
 
     reference = tmp_path / "reference"                    # what the next month would be
     shutil.copytree(home, reference, symlinks=True)
@@ -216,16 +221,16 @@ def test_rebuild_restores_history_and_the_next_month_bills_as_it_would_have(tmp_
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "support-billing rebuild" in res.stderr and "cannot be opened" in res.stderr
 
-    res = ok(cli(home, "rebuild"))
+    res = ok(run_cli(home, "rebuild"))
     assert "2 finalized month(s)" in res.stdout and "3 ingest(s)" in res.stdout
     assert list(home.glob("warehouse.duckdb.replaced-*"))
     for period in ("2026-03", "2026-04"):
-        res = ok(cli(home, "bill", "--period", period))
+        res = ok(run_cli(home, "bill", "--period", period))
         assert "the recomputation matches it, nothing to carry forward" in res.stdout, period
-    assert ok(cli(home, "usage", "--year", "2026", "--format", "csv")).stdout == usage_before
+    assert ok(run_cli(home, "usage", "--year", "2026", "--format", "csv")).stdout == usage_before
 
-    ok(cli(home, "bill", "--period", "2026-05"))
-    ok(cli(reference, "bill", "--period", "2026-05"))
+    ok(run_cli(home, "bill", "--period", "2026-05"))
+    ok(run_cli(reference, "bill", "--period", "2026-05"))
     for name in ("invoices.csv", "invoice_lines.csv", "manifest.json"):
         assert ((home / "exports" / "2026-05" / name).read_bytes()
                 == (reference / "exports" / "2026-05" / name).read_bytes()), name
@@ -274,18 +279,18 @@ def test_a_looping_reader_never_breaks_bill_ingest_or_refresh(tmp_path):
     import json
 
     home = new_home(tmp_path)
-    ok(cli(home, "ingest"))
+    ok(run_cli(home, "ingest"))
     stop = tmp_path / "stop"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(home / "warehouse.duckdb"),
                                str(stop)], stdout=subprocess.PIPE, text=True, env=env())
     try:
         for n in range(3):
             late_row(home, f"2026-0{3 + n}", f"TS-R{n}")
-            ok(cli(home, "ingest"))
+            ok(run_cli(home, "ingest"))
         for period in ("2026-03", "2026-04", "2026-05"):
-            ok(cli(home, "bill", "--period", period))
+            ok(run_cli(home, "bill", "--period", period))
         for _ in range(3):
-            ok(cli(home, "refresh", "--year", "2026"))
+            ok(run_cli(home, "refresh", "--year", "2026"))
     finally:
         stop.touch()
         out, _ = reader.communicate(timeout=60)
@@ -334,7 +339,7 @@ def _root_can(command: list[str]) -> bool:
 @pytest.mark.skipif(not _root_can(["chattr"]), reason="needs root and chattr")
 def test_an_immutable_warehouse_is_one_line(tmp_path):
     home = new_home(tmp_path)
-    ok(cli(home, "ingest"))
+    ok(run_cli(home, "ingest"))
     late_row(home, "2026-03", "TS-I1")
     warehouse = home / "warehouse.duckdb"
     if subprocess.run(["chattr", "+i", str(warehouse)]).returncode != 0:
@@ -346,7 +351,7 @@ def test_an_immutable_warehouse_is_one_line(tmp_path):
         subprocess.run(["chattr", "-i", str(warehouse)], check=True)
     assert "Operation not permitted" in line and str(warehouse) in line
     assert "Operation not permitted" in line_bill
-    ok(cli(home, "bill", "--period", "2026-03"))
+    ok(run_cli(home, "bill", "--period", "2026-03"))
 
 
 @pytest.mark.skipif(not _root_can(["mount"]), reason="needs root to mount a small tmpfs")
@@ -358,7 +363,7 @@ def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path):
         pytest.skip("cannot mount a tmpfs here")
     try:
         home = new_home(disk)
-        ok(cli(home, "bill", "--period", "2026-03"))
+        ok(run_cli(home, "bill", "--period", "2026-03"))
         late_row(home, "2026-04", "TS-D1")
         filler = disk / "filler"
         # Unbuffered, so closing the file has nothing left to write; the disk
@@ -372,7 +377,7 @@ def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path):
         one_line(cli(home, "bill", "--period", "2026-04"))
         assert not (home / "exports" / "2026-04").exists()
         filler.unlink(missing_ok=True)
-        ok(cli(home, "bill", "--period", "2026-04"))
+        ok(run_cli(home, "bill", "--period", "2026-04"))
         assert [(i["invoice_number"], i["total"]) for i in
                 read_csv(home / "exports" / "2026-04" / "invoices.csv")] == [
             ("INV-202604-00001", "275.00"), ("INV-202604-00002", "25.00")]

@@ -158,6 +158,7 @@ def test_the_review_page_links_the_months_data_docs(billing_home, capsys):
     assert 'href="gx/validations/invoices/2026-06/' in html
 
 
+@pytest.mark.slow  # two ingests through the flow, each building the models (R20)
 def test_a_retried_file_is_loaded_exactly_once(home, prefect_server, monkeypatch, capsys):
     """Retries of ``ingest-file``: an exception inside the file's transaction rolls it all
     back and the retry loads the file once; an exception after the commit makes the retry

@@ -305,6 +305,7 @@ def test_no_message_echoes_a_files_content(home):
     ]
 
 
+@pytest.mark.slow  # an ingest through the flow, building the models (R20)
 def test_cli_reports_odd_entries_one_line_each_and_never_their_content(
         home, odd_inbox, prefect_server, capfd):
     from support_billing.ingest.flow import cli_ingest

@@ -117,12 +117,13 @@ def built_home(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def fresh(built_home: Path, tmp_path: Path) -> Path:
-    """A private copy of the built warehouse, for tests that write to it."""
+    """A private copy of the built home, for tests that write to it: the warehouse with the
+    record of its last build (.dbt/), so that the refresh's build rebuilds only what the test
+    changed, as in a home that has been billed."""
     target = tmp_path / "home"
-    target.mkdir()
-    shutil.copy2(built_home / "warehouse.duckdb", target / "warehouse.duckdb")
+    shutil.copytree(built_home, target, symlinks=True)
     for sub in ("inbox", "exports", "reports"):
-        (target / sub).mkdir()
+        (target / sub).mkdir(exist_ok=True)
     return target
 
 
