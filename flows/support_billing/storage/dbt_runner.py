@@ -66,7 +66,17 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtR
     ]
     if vars:
         cli_args += ["--vars", json.dumps(vars)]
-    res = dbtRunner().invoke(cli_args)
+    # profiles.yml names the warehouse relative to the home (see there)
+    try:
+        cwd = os.getcwd()
+    except FileNotFoundError:  # the caller's folder was removed
+        cwd = None
+    os.chdir(home)
+    try:
+        res = dbtRunner().invoke(cli_args)
+    finally:
+        if cwd is not None:
+            os.chdir(cwd)
     failures: list[str] = []
     if res.result is not None and hasattr(res.result, "results"):
         for r in res.result.results:
