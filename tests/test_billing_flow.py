@@ -37,8 +37,8 @@ def after_build(monkeypatch) -> list:
     hooks: list = []
     real = dbt_runner.build
 
-    def build_then_hooks(home):
-        result = real(home)
+    def build_then_hooks(home, **kwargs):
+        result = real(home, **kwargs)
         with open_warehouse(home) as con:
             for hook in hooks:
                 hook(con)

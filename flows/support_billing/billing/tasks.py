@@ -58,8 +58,8 @@ def build_task(home: str, period: str) -> dict:
     opening it first through ``warehouse.connect`` waits up to 30 s for that lock."""
     connect(Path(home)).close()
     # R16: a preview of a month after the current one extends the invoice marts to it.
-    later = period if period > periods.current_period() else None
-    result = dbt_runner.build(Path(home), through=later)
+    extend = {"through": period} if period > periods.current_period() else {}
+    result = dbt_runner.build(Path(home), **extend)
     if not result.success:
         detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"
         return {"error": f"dbt build failed for {period}: {detail}"}
