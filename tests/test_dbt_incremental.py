@@ -124,8 +124,7 @@ def test_a_built_table_changed_outside_dbt_rebuilds_everything(built):
 
 def test_plan_build():
     sources = {t: "1:1" for t in dbt_runner.SOURCE_TABLES}
-    last = {"project": "p", "calendar": ["2026-11", None], "sources": sources,
-            "built": {"b": "1"}}
+    last = {"project": "p", "year": 2026, "sources": sources, "built": {"b": "1"}}
     now = {**last, "sources": dict(sources)}
     del now["built"]
     assert dbt_runner.plan_build(last, now, {"b": "1"}) == []
@@ -136,10 +135,7 @@ def test_plan_build():
     assert dbt_runner.plan_build(pending, now, {"b": "1"}) == [
         "source:billing.finalized_invoices+"]
     assert dbt_runner.plan_build(last, {**now, "project": "q"}, {"b": "1"}) is None
-    # a new month, or a preview of a later one, moves the billing range of the calendar
-    assert dbt_runner.plan_build(last, {**now, "calendar": ["2026-12", None]}, {"b": "1"}) is None
-    assert dbt_runner.plan_build(last, {**now, "calendar": ["2026-11", "2027-02"]},
-                                 {"b": "1"}) is None
+    assert dbt_runner.plan_build(last, {**now, "year": 2027}, {"b": "1"}) is None
     assert dbt_runner.plan_build(last, now, {"b": "2"}) is None
     assert dbt_runner.plan_build({}, now, {"b": "1"}) is None
     assert dbt_runner.plan_build(last, {**now, "sources": None}, {"b": "1"}) is None

@@ -4,16 +4,7 @@
   prices of that month (section 4 "Prices"): rates, up-front and hourly prices from the
   row in force on the first day, payment terms on the invoice date (last day), yearly
   benefits from Jan 1 of the year.
-
-  in_billing_range: the months the invoice marts hold, the first month of the data up to
-  the latest of the current month, the month of the latest dated event in the exports (a
-  ticket, an hour worked, a purchase, a subscription's start) and the var `bill_through`
-  (YYYY-MM, given by a run that previews a later month, R16). Later months of an
-  open-ended subscription are the same fee month after month; nobody can bill them yet.
 #}
-{% set through = var('bill_through', none) %}
-{% set previewed_month = "cast('" ~ through ~ "-01' as date)" if through
-    else "date_trunc('month', current_date)" %}
 with data_dates as (
     select
         min(start_date) as lo,
@@ -34,26 +25,6 @@ with data_dates as (
         min(purchased_on) as lo,
         max(purchased_on) as hi
     from {{ ref('stg_exports__prepaid_hours') }}
-),
-
-latest_event as (
-    select max(start_date) as latest_day from {{ ref('stg_exports__subscriptions') }}
-    union all
-    select max(opened_date) as latest_day from {{ ref('stg_exports__tickets') }}
-    union all
-    select max(work_date) as latest_day from {{ ref('stg_exports__timesheets') }}
-    union all
-    select max(purchased_on) as latest_day from {{ ref('stg_exports__prepaid_hours') }}
-),
-
-billing_range as (
-    select
-        greatest(
-            date_trunc('month', current_date),
-            coalesce(date_trunc('month', max(latest_day)), date_trunc('month', current_date)),
-            {{ previewed_month }}
-        ) as last_month_start
-    from latest_event
 ),
 
 bounds as (
@@ -90,8 +61,7 @@ final as (
         cast({{ price_in_force('extra_incidents_per_year', 'make_date(year(month_start), 1, 1)') }} as integer)
             as extra_incidents_per_year,
         cast({{ price_in_force('free_migrations_per_year', 'make_date(year(month_start), 1, 1)') }} as integer)
-            as free_migrations_per_year,
-        month_start <= (select billing_range.last_month_start from billing_range) as in_billing_range
+            as free_migrations_per_year
     from months
 )
 

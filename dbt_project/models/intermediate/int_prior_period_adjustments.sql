@@ -17,7 +17,7 @@ with finalized_months as (
 billable_months as (
     select months.period
     from {{ ref('int_calendar_months') }} as months
-    where months.in_billing_range and months.period > (select min(period) from finalized_months)
+    where months.period > (select min(period) from finalized_months)
 ),
 
 recomputed as (

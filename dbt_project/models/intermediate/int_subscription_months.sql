@@ -27,7 +27,6 @@ final as (
     inner join months
         on subscriptions.start_date <= months.month_end
             and (subscriptions.end_date is null or subscriptions.end_date >= months.month_start)
-    where months.in_billing_range
 )
 
 select * from final

@@ -11,7 +11,6 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from support_billing import periods
 from support_billing.billing import finalize
 from support_billing.billing.month_data import month_fingerprint, month_stats, quality_findings
 from support_billing.billing.steps import (
@@ -57,9 +56,7 @@ def build_task(home: str, period: str) -> dict:
     dbt-duckdb fails at once when another process holds the file (a notebook, an ingest);
     opening it first through ``warehouse.connect`` waits up to 30 s for that lock."""
     connect(Path(home)).close()
-    # R16: a preview of a month after the current one extends the invoice marts to it.
-    extend = {"through": period} if period > periods.current_period() else {}
-    result = dbt_runner.build(Path(home), **extend)
+    result = dbt_runner.build(Path(home))
     if not result.success:
         detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"
         return {"error": f"dbt build failed for {period}: {detail}"}

@@ -89,10 +89,9 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtR
 
 
 # What a build depends on. A model's table stays valid while the dbt sources it reads, the
-# project's files and the calendar are unchanged (int_calendar_months reaches
-# year(current_date) + 1; its billing range, the months the invoice marts hold, the current
-# month or a previewed later month, var bill_through). The marts hold every month (the
-# month billed is a filter of the exports), so billing another month needs no build at all.
+# project's files and the current year (int_calendar_months reaches year(current_date) + 1)
+# are unchanged. The marts hold every month (the month billed is a filter of the exports),
+# so billing another month needs no build at all.
 # A build rebuilds only what changed and what reads it: nothing when nothing changed,
 # everything downstream of the changed sources after an ingest or a finalization, and
 # everything when the project changed.
@@ -172,7 +171,7 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
     else dbt selectors (each with its descendants)."""
     if not last or now["sources"] is None or built_now is None:
         return None
-    if last.get("project") != now["project"] or last.get("calendar") != now["calendar"]:
+    if last.get("project") != now["project"] or last.get("year") != now["year"]:
         return None
     if last.get("built") != built_now or not isinstance(last.get("sources"), dict):
         return None  # a built table was changed or dropped outside dbt
@@ -185,18 +184,15 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
     return selectors
 
 
-def build(home: Path, through: str | None = None) -> DbtResult:
+def build(home: Path) -> DbtResult:
     """`dbt build` (seeds, models, data tests) of every month, limited to what changed
-    since the last successful build (see SOURCE_TABLES above).
-
-    ``through``: a month after the current one that a preview bills (R16); the invoice
-    marts then reach it (int_calendar_months.in_billing_range, var bill_through)."""
+    since the last successful build (see SOURCE_TABLES above)."""
     from datetime import date
 
     home = Path(home).resolve()
     now = {
         "project": _project_digest(),
-        "calendar": [date.today().strftime("%Y-%m"), through],
+        "year": date.today().year,
         "sources": _table_digests(home, SOURCE_TABLES),
     }
     plan = plan_build(_read_state(home), now, _table_digests(home, BUILT_TABLES))
@@ -205,7 +201,7 @@ def build(home: Path, through: str | None = None) -> DbtResult:
     args = ["build", *BUILD_EXCLUDE]
     if plan:
         args += ["--select", *plan]
-    result = run_dbt(home, args, {"bill_through": str(through)} if through else None)
+    result = run_dbt(home, args)
     state = _state_file(home)
     if result.success and now["sources"] is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
