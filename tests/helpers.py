@@ -107,12 +107,15 @@ def add_models(con, folder: str, names: tuple[str, ...], macros: tuple[str, ...]
     for name in names:
         model = (DBT_PROJECT_DIR / "models" / folder / f"{name}.sql").read_text(encoding="utf-8")
         sql = env.from_string(text + model).render(
-            ref=lambda n: f"main.{n}", source=lambda schema, table: f"{schema}.{table}")
+            ref=lambda n: f"main.{n}", source=lambda schema, table: f"{schema}.{table}",
+            config=lambda **_: "")
         con.execute(f"create or replace view main.{name} as {sql}")
 
 
 def add_review_models(con) -> None:
-    """The review page's models (R18) over the tables already in ``con``."""
+    """The review page's models (R18) over the tables already in ``con``, with the
+    statements' line words they read (stmt_lines)."""
+    add_models(con, "marts/statements", ("stmt_lines",))
     add_models(con, "marts/review", REVIEW_MODELS, macros=("money_text",))
 
 
