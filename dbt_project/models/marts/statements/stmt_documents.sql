@@ -5,6 +5,11 @@
   compares it with the invoice total), the allotment available at month end (R8), covered
   and overage incidents of the year so far (R10), what remains and expires on Dec 31
   (R11), the overage policy (R12) and what the next overage incident would cost.
+
+  A view, read one month at a time (the exports and the gate filter on period): every
+  part below is keyed by period so that the filter reaches the tables it reads, and a
+  month's statements cost that month's rows, where a table would compute every month
+  of every customer in each build.
 #}
 with invoices as (
     select * from {{ ref('invoices') }}
@@ -12,11 +17,12 @@ with invoices as (
 
 statement_lines as (
     select
+        period,
         invoice_number,
         cast(sum(amount) as decimal(18, 2)) as statement_total,
         cast(count(*) as integer) as statement_line_count
     from {{ ref('stmt_lines') }}
-    group by invoice_number
+    group by period, invoice_number
 ),
 
 months as (
@@ -38,7 +44,7 @@ policy_words as (
     where kind = 'policy'
 ),
 
-documents as (
+documents as not materialized (
     select
         invoices.*,
         months.year,
@@ -53,6 +59,7 @@ documents as (
 
 allotment_now as (
     select
+        documents.period,
         documents.invoice_number,
         max(steps.allotment) as allotment
     from documents
@@ -60,12 +67,11 @@ allotment_now as (
         on documents.customer_id = steps.customer_id
             and documents.year = steps.year
             and documents.month_end >= steps.available_from
-    group by documents.invoice_number
+    group by documents.period, documents.invoice_number
 ),
 
-{# R10 counts of the year so far: each month's incidents, summed up to every month (a
-   running total), then each document takes the latest month on or before its own (an
-   ASOF join: linear in months, where joining every earlier incident is quadratic) #}
+{# R10 counts of the year so far: each month's incidents, summed over the months of the
+   year up to the document's own #}
 incident_months as (
     select
         customer_id,
@@ -78,39 +84,27 @@ incident_months as (
     group by customer_id, year, period
 ),
 
-incident_running as (
-    select
-        customer_id,
-        year,
-        period,
-        covered,
-        overage,
-        billable,
-        sum(covered) over year_so_far as covered_to_date,
-        sum(overage) over year_so_far as overage_to_date
-    from incident_months
-    window year_so_far as (
-        partition by customer_id, year order by period
-        rows between unbounded preceding and current row
-    )
-),
-
 year_incidents as (
     select
+        documents.period,
         documents.invoice_number,
-        running.covered_to_date,
-        running.overage_to_date,
-        case when running.period = documents.period then running.billable else 0 end
-            as billable_this_month,
-        case when running.period = documents.period then running.covered else 0 end
-            as covered_this_month,
-        case when running.period = documents.period then running.overage else 0 end
-            as overage_this_month
+        sum(incident_months.covered) as covered_to_date,
+        sum(incident_months.overage) as overage_to_date,
+        sum(incident_months.billable) filter (
+            where incident_months.period = documents.period
+        ) as billable_this_month,
+        sum(incident_months.covered) filter (
+            where incident_months.period = documents.period
+        ) as covered_this_month,
+        sum(incident_months.overage) filter (
+            where incident_months.period = documents.period
+        ) as overage_this_month
     from documents
-    asof inner join incident_running as running
-        on documents.customer_id = running.customer_id
-            and documents.year = running.year
-            and documents.period >= running.period
+    inner join incident_months
+        on documents.customer_id = incident_months.customer_id
+            and documents.year = incident_months.year
+            and documents.period >= incident_months.period
+    group by documents.period, documents.invoice_number
 ),
 
 tiers as (
@@ -163,9 +157,15 @@ final as (
         case customers.overage_policy when 'upfront' then 'once' else 'per month' end
             as next_overage_basis
     from documents
-    left join statement_lines on documents.invoice_number = statement_lines.invoice_number
-    left join allotment_now on documents.invoice_number = allotment_now.invoice_number
-    left join year_incidents on documents.invoice_number = year_incidents.invoice_number
+    left join statement_lines
+        on documents.period = statement_lines.period
+            and documents.invoice_number = statement_lines.invoice_number
+    left join allotment_now
+        on documents.period = allotment_now.period
+            and documents.invoice_number = allotment_now.invoice_number
+    left join year_incidents
+        on documents.period = year_incidents.period
+            and documents.invoice_number = year_incidents.invoice_number
     left join customers on documents.customer_id = customers.customer_id
     left join policy_words on customers.overage_policy = policy_words.code
     left join tiers

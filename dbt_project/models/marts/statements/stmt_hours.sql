@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#
   Section 5 statement: hours per customer, month and activity (R13): hours worked, hours
   taken from prepaid blocks and hours billed. Support hours are listed, never billed.

@@ -4,7 +4,6 @@
   A view: invoice_lines plus two seed lookups, read one month at a time; a table would
   copy every line of every month in each build.
 #}
-{{ config(materialized='view') }}
 with lines as (
     select * from {{ ref('invoice_lines') }}
 ),

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {# Section 5 statement: each prepaid block used in a month, hours taken and left (R13). #}
 with block_months as (
     select * from {{ ref('int_prepaid_block_months') }}

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#
   Section 5 statement: one row per ticket (every period) with the R9 decision in plain
   words (seed plain_reasons), and for a billable incident its R10 coverage and the line
