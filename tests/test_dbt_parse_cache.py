@@ -1,0 +1,39 @@
+"""A brand-new home starts from the machine's saved dbt parse (storage/dbt_runner.py):
+dbt checks it and parses only what differs; a damaged cache costs a full parse, never a
+failed run."""
+
+from support_billing.storage import dbt_runner
+
+
+def parse_log(home) -> str:
+    return (home / ".dbt" / "logs" / "dbt.log").read_text()
+
+
+def test_a_new_home_reuses_the_saved_parse(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    assert dbt_runner.run_dbt(first, ["parse"]).success
+    cached = dbt_runner.parse_cache()
+    assert cached == tmp_path / "cache" / "dbt" / "partial_parse.msgpack"
+    assert cached.read_bytes() == (first / ".dbt/target/partial_parse.msgpack").read_bytes()
+    assert "Unable to do partial parsing" in parse_log(first)  # nothing saved yet
+
+    assert dbt_runner.run_dbt(second, ["parse"]).success
+    log = parse_log(second)
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in log
+
+
+def test_a_damaged_cache_means_a_full_parse(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
+    cached = dbt_runner.parse_cache()
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"not a parse")
+    home = tmp_path / "home"
+    home.mkdir()
+    assert dbt_runner.run_dbt(home, ["parse"]).success
+    assert "Failed to load parsed file from disk" in parse_log(home)  # dbt parsed it all
+    # the home's good parse replaces the damaged one
+    assert cached.read_bytes() == (home / ".dbt/target/partial_parse.msgpack").read_bytes()
