@@ -94,21 +94,62 @@ def finalize_from_marts(home, period):
         con.close()
 
 
-def test_a_finalization_rebuilds_only_the_invoice_marts(built):
-    """R15: after a month is finalized the next build rebuilds the invoice marts (later
-    months compare with what it finalized), not the incidents."""
+def test_a_month_finalized_as_computed_rebuilds_nothing(built):
+    """R15: finalizing a month as the rules compute it, with no adjustment of its own, adds
+    no difference for a later month to carry: the next build builds nothing and the marts
+    are those of a full build."""
     dbt_runner.build(built)
     before = sc.read_marts(built)
     finalize_from_marts(built, "2026-03")
-    dbt_runner.note_finalized(built)
+    dbt_runner.note_finalized(built, "2026-03")
+    res = dbt_runner.build(built)
+    assert res.success and res.skipped
+    assert sc.read_marts(built) == before
+    assert before == full_rebuild_marts(built)
+
+
+def test_a_month_finalized_otherwise_rebuilds_the_invoice_marts(built):
+    """R15: a month finalized with other amounts than the rules compute now (a folder
+    published before late data): the next build rebuilds the invoice marts, not the
+    incidents, and every later month carries the difference."""
+    dbt_runner.build(built)
+    finalize_from_marts(built, "2026-04")
+    con = sc._connect(built)
+    try:
+        customer, line_type = con.execute(
+            "select customer_id, line_type from billing.finalized_invoice_lines "
+            "where period = '2026-04' order by invoice_number, line_number limit 1").fetchone()
+        con.execute("update billing.finalized_invoice_lines set amount = amount - 10 "
+                    "where period = '2026-04' and customer_id = ? and line_type = ?",
+                    [customer, line_type])
+    finally:
+        con.close()
+    dbt_runner.note_finalized(built, "2026-04")
     res = dbt_runner.build(built)
     assert res.success, res.failures
     assert res.selected == sorted(dbt_runner.FINALIZED_SELECTORS)
     after = sc.read_marts(built)
-    # nothing changed since finalizing March: no adjustment anywhere
-    assert after == before
+    carried = [(r["customer_id"], r["amount"], r["adjusts_line_type"])
+               for r in after["invoice_lines"]
+               if r["period"] == "2026-05" and r["adjusts_period"] == "2026-04"]
+    assert [(c, str(a), t) for c, a, t in carried] == [(customer, "10.00", line_type)]
     assert after == full_rebuild_marts(built)
     assert dbt_runner.build(built).skipped
+
+
+def test_a_month_that_carried_adjustments_rebuilds_the_invoice_marts(built):
+    """R15: finalizing a month that carried an adjustment changes what later months still
+    have to carry: the invoice marts are rebuilt."""
+    dbt_runner.build(built)
+    finalize_from_marts(built, "2026-05")  # carries April's difference (test above)
+    dbt_runner.note_finalized(built, "2026-05")
+    res = dbt_runner.build(built)
+    assert res.success, res.failures
+    assert res.selected == sorted(dbt_runner.FINALIZED_SELECTORS)
+    after = sc.read_marts(built)
+    assert not [r for r in after["invoice_lines"]
+                if r["period"] == "2026-06" and r["adjusts_period"] == "2026-04"]
+    assert after == full_rebuild_marts(built)
 
 
 def test_a_built_table_changed_outside_dbt_rebuilds_everything(built):

@@ -6,9 +6,9 @@
   invoice for P. (For a finalized P that is what billing or previewing it again computes.)
 
   d splits into a part that does not depend on P (recomputed minus M's own finalized
-  lines) and the adjustments already carried, by the month that carried them. Only keys
-  where either is non-zero can give a line, so the comparison over every (C, M, T) is made
-  once, not once per month P.
+  lines: int_finalized_differences) and the adjustments already carried, by the month
+  that carried them. Only keys where either is non-zero can give a line, so the
+  comparison over every (C, M, T) is made once, not once per month P.
 #}
 with finalized_months as (
     select period from {{ source('billing', 'finalized_months') }}
@@ -20,30 +20,8 @@ billable_months as (
     where months.period > (select min(period) from finalized_months)
 ),
 
-recomputed as (
-    select
-        lines.customer_id,
-        lines.period as adjusts_period,
-        lines.line_type,
-        sum(lines.amount) as amount
-    from {{ ref('fct_invoice_lines_computed') }} as lines
-    inner join finalized_months on lines.period = finalized_months.period
-    group by all
-),
-
 finalized_lines as (
     select * from {{ source('billing', 'finalized_invoice_lines') }}
-),
-
-finalized_own as (
-    select
-        customer_id,
-        period as adjusts_period,
-        line_type,
-        sum(amount) as amount
-    from finalized_lines
-    where line_type <> 'prior_period_adjustment'
-    group by all
 ),
 
 carried as (
@@ -59,16 +37,7 @@ carried as (
 ),
 
 base as (
-    select
-        coalesce(recomputed.customer_id, finalized_own.customer_id) as customer_id,
-        coalesce(recomputed.adjusts_period, finalized_own.adjusts_period) as adjusts_period,
-        coalesce(recomputed.line_type, finalized_own.line_type) as line_type,
-        coalesce(recomputed.amount, 0) - coalesce(finalized_own.amount, 0) as difference
-    from recomputed
-    full outer join finalized_own
-        on recomputed.customer_id = finalized_own.customer_id
-            and recomputed.adjusts_period = finalized_own.adjusts_period
-            and recomputed.line_type = finalized_own.line_type
+    select * from {{ ref('int_finalized_differences') }}
 ),
 
 candidate_keys as (

@@ -181,5 +181,5 @@ def finalize_task(home: str, period: str, manifest_sha256: str, document_count: 
     if res.invoice_count != document_count or money(res.grand_total) != grand_total:
         return {"error": f"{period} was finalized with {res.invoice_count} documents "
                          f"totalling {res.grand_total}, not {document_count} / {grand_total}"}
-    dbt_runner.note_finalized(Path(home))  # the next build rebuilds only the invoice marts
+    dbt_runner.note_finalized(Path(home), period)  # what the next build must rebuild (R15)
     return {"already": res.already, "invoice_count": res.invoice_count}

@@ -277,14 +277,16 @@ def read_seed(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def note_finalized(home: Path) -> None:
-    """Keep the last build's bookkeeping right after a month was finalized (R15).
+def note_finalized(home: Path, period: str) -> None:
+    """Keep the last build's bookkeeping right after ``period`` was finalized (R15).
 
     Finalizing writes billing.* rows. The incidents do not change with them (the R12 policy
     snapshot equals the current policies, and the invoice that charged an incident is read
-    through a view), so the next build does not rebuild from fct_incidents on; it rebuilds
-    only the invoice marts, whose months and adjustments depend on what is finalized
-    (FINALIZED_SELECTORS)."""
+    through a view), so the next build does not rebuild from fct_incidents on. The invoice
+    marts' adjustments compare later months with what is finalized; they change only if
+    the month finalized differs from its recomputation or carried adjustments itself.
+    Otherwise (``_finalized_as_computed``) they stay as built and the next build rebuilds
+    nothing; else it rebuilds the invoice marts (FINALIZED_SELECTORS)."""
     home = Path(home).resolve()
     last = _read_state(home)
     sources = _table_digests(home, SOURCE_TABLES)
@@ -293,5 +295,34 @@ def note_finalized(home: Path) -> None:
     for table in SOURCE_TABLES:
         if table.startswith("billing."):
             last["sources"][table] = sources[table]
-    last["pending"] = sorted({*last.get("pending", []), *FINALIZED_SELECTORS})
+    if not _finalized_as_computed(home, period):
+        last["pending"] = sorted({*last.get("pending", []), *FINALIZED_SELECTORS})
     _state_file(home).write_text(json.dumps(last))
+
+
+def _finalized_as_computed(home: Path, period: str) -> bool:
+    """R15: adding ``period`` to the finalized months leaves every adjustment as it was when
+    the month carries no adjustment line and each of its (customer, line type) amounts is
+    what the rules compute now (int_finalized_differences is zero for it): it then adds no
+    difference to compare and nothing already carried. False when unsure."""
+    from support_billing.storage.warehouse import connect
+
+    try:
+        con = connect(home, read_only=True)
+    except Exception:  # noqa: BLE001 - unsure: the next build rebuilds the invoice marts
+        return False
+    try:
+        carried, differing = con.execute(
+            """
+            select
+                (select count(*) from billing.finalized_invoice_lines as l
+                 inner join main.line_types as t on l.line_type = t.line_type
+                 where t.rule = 'R15' and l.period = $period),
+                (select count(*) from main.int_finalized_differences
+                 where adjusts_period = $period and difference <> 0)
+            """, {"period": period}).fetchone()
+        return carried == 0 and differing == 0
+    except Exception:  # noqa: BLE001 - e.g. a home built before the view existed
+        return False
+    finally:
+        con.close()
