@@ -5,7 +5,6 @@ import os
 import sys
 
 import pytest
-
 from support_billing.exports import statements
 
 
