@@ -2,6 +2,7 @@
 dbt checks it and parses only what differs; a damaged cache costs a full parse, never a
 failed run."""
 
+import pytest
 from support_billing.storage import dbt_runner
 
 
@@ -26,6 +27,7 @@ def test_a_new_home_reuses_the_saved_parse(tmp_path, monkeypatch):
     assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in log
 
 
+@pytest.mark.slow
 def test_a_damaged_cache_means_a_full_parse(tmp_path, monkeypatch):
     monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
     cached = dbt_runner.parse_cache()
