@@ -17,7 +17,8 @@ def test_a_new_home_reuses_the_saved_parse(tmp_path, monkeypatch):
     second.mkdir()
     assert dbt_runner.run_dbt(first, ["parse"]).success
     cached = dbt_runner.parse_cache()
-    assert cached == tmp_path / "cache" / "dbt" / "partial_parse.msgpack"
+    assert cached == (tmp_path / "cache" / "dbt"
+                      / f"partial_parse-{dbt_runner._project_digest()[:16]}.msgpack")
     assert cached.read_bytes() == (first / ".dbt/target/partial_parse.msgpack").read_bytes()
     assert "Unable to do partial parsing" in parse_log(first)  # nothing saved yet
 
@@ -39,3 +40,22 @@ def test_a_damaged_cache_means_a_full_parse(tmp_path, monkeypatch):
     assert "Failed to load parsed file from disk" in parse_log(home)  # dbt parsed it all
     # the home's good parse replaces the damaged one
     assert cached.read_bytes() == (home / ".dbt/target/partial_parse.msgpack").read_bytes()
+
+
+def test_a_parse_of_other_project_files_is_not_used(tmp_path, monkeypatch):
+    """The cache is named by the project's digest: a parse saved by another version of the
+    project is neither copied into a new home nor kept beside the current one."""
+    monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
+    other = tmp_path / "cache" / "dbt" / "partial_parse-0123456789abcdef.msgpack"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"another version's parse")
+    home = tmp_path / "home"
+    home.mkdir()
+    saved = home / ".dbt" / "target" / "partial_parse.msgpack"
+    dbt_runner._seed_parse(saved)
+    assert not saved.exists()
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes(b"this version's parse")
+    dbt_runner._keep_parse(saved)
+    assert sorted(p.name for p in other.parent.iterdir()) == [dbt_runner.parse_cache().name]
+    assert dbt_runner.parse_cache().read_bytes() == b"this version's parse"

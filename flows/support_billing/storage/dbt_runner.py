@@ -57,12 +57,14 @@ PARSE_FILE = "partial_parse.msgpack"
 
 
 def parse_cache() -> Path:
-    """Where this machine keeps the last saved dbt parse of the project (the user's cache
-    folder; ``SUPPORT_BILLING_CACHE`` moves it)."""
+    """Where this machine keeps the last saved dbt parse of this very project (the user's
+    cache folder; ``SUPPORT_BILLING_CACHE`` moves it). The file is named by the project's
+    digest, so a home only starts from a parse of the same files: dbt never has to
+    re-parse part of a project from another version's parse."""
     from platformdirs import user_cache_dir
 
     root = os.environ.get("SUPPORT_BILLING_CACHE") or user_cache_dir("support-billing")
-    return Path(root) / "dbt" / PARSE_FILE
+    return Path(root) / "dbt" / f"partial_parse-{_project_digest()[:16]}.msgpack"
 
 
 def _seed_parse(saved: Path) -> None:
@@ -81,7 +83,7 @@ def _seed_parse(saved: Path) -> None:
 
 def _keep_parse(saved: Path) -> None:
     """Keep the home's saved parse as the machine's (written aside and renamed, so homes
-    running at once never read half a file)."""
+    running at once never read half a file); other versions' parses are removed."""
     try:
         cached = parse_cache()
         if not saved.exists() or (cached.exists() and _same_file(saved, cached)):
@@ -91,6 +93,9 @@ def _keep_parse(saved: Path) -> None:
         os.close(fd)
         shutil.copyfile(saved, tmp)
         os.replace(tmp, cached)
+        for other in cached.parent.glob("partial_parse-*.msgpack"):
+            if other != cached:
+                other.unlink(missing_ok=True)
     except OSError:
         pass
 
