@@ -19,12 +19,14 @@ from support_billing.storage.freshness import DATA_TIME_SQL
 
 # Every ticket of the month on its customer's statement, with the invoice line that
 # charged it (R12: the month's one additional_incident_* line of that type), if any.
+# The parts that only need a document's number, customer and period join the invoices
+# (one statement per invoice, stmt_documents) instead of evaluating that view again.
 DOCUMENT_TICKETS = """
 select
     d.invoice_number,
     t.*,
     l.line_number as charged_line_number
-from main.stmt_documents as d
+from main.invoices as d
 inner join main.stmt_tickets as t
     on t.customer_id = d.customer_id and t.period = d.period
 left join main.stmt_lines as l
@@ -51,14 +53,14 @@ DOCUMENT_QUERIES = {
     "tickets": DOCUMENT_TICKETS,
     "hours": """
         select d.invoice_number, h.*
-        from main.stmt_documents as d
+        from main.invoices as d
         inner join main.stmt_hours as h on h.customer_id = d.customer_id and h.period = d.period
         where d.period = $period
         order by d.invoice_number, h.activity_order, h.activity
     """,
     "blocks": """
         select d.invoice_number, b.*
-        from main.stmt_documents as d
+        from main.invoices as d
         inner join main.stmt_prepaid_blocks as b
             on b.customer_id = d.customer_id and b.period = d.period
         where d.period = $period
