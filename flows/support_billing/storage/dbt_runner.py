@@ -105,6 +105,25 @@ def _same_file(a: Path, b: Path) -> bool:
     return sa.st_size == sb.st_size and a.read_bytes() == b.read_bytes()
 
 
+def _release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open (``keep_open: true`` in profiles.yml).
+
+    The adapter keeps one environment per process, class-level, until the process exits or
+    another profile replaces it; its own ``close_all_connections`` only drops the reference.
+    Closing it here releases the file's lock as soon as the dbt command returns (R19: the
+    next reader or run gets in), and the gate's or export's own connection in this process
+    never meets a database still open with dbt's configuration.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
+    except ImportError:  # dbt-duckdb not imported: nothing is open
+        return
+    with manager._LOCK:
+        env, manager._ENV = manager._ENV, None
+    if env is not None:
+        env.close()
+
+
 def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
     from dbt.cli.main import dbtRunner
 
@@ -133,6 +152,7 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtR
     try:
         res = dbtRunner().invoke(cli_args)
     finally:
+        _release_warehouse()
         if cwd is not None:
             os.chdir(cwd)
     _keep_parse(saved_parse)

@@ -1,0 +1,52 @@
+"""dbt opens the warehouse once per command (profiles.yml ``keep_open: true``) and
+storage/dbt_runner.py closes it when the command returns: the next process gets the file's
+lock at once (R19: a run never keeps a reader waiting after it has finished)."""
+
+import subprocess
+import sys
+
+from support_billing.storage import dbt_runner
+from support_billing.storage.warehouse import open_warehouse
+
+OPEN_FOR_WRITING = """
+import sys, duckdb
+try:
+    duckdb.connect(sys.argv[1]).close()
+except duckdb.IOException as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def other_process_opens(home) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", OPEN_FOR_WRITING,
+                           str(home / "warehouse.duckdb")],
+                          capture_output=True, text=True, timeout=120)
+
+
+def build_customers(home) -> None:
+    """One real dbt command on an empty warehouse: the customers' staging model (and the
+    project's on-run-end macro, which reads it)."""
+    with open_warehouse(home):  # creates the raw tables
+        pass
+    assert dbt_runner.run_dbt(home, ["run", "--select", "stg_exports__customers"]).success
+
+
+def test_the_lock_is_released_when_the_dbt_command_returns(tmp_path):
+    home = tmp_path / "home"
+    build_customers(home)
+    res = other_process_opens(home)
+    assert res.returncode == 0, res.stdout
+
+
+def test_without_the_release_the_file_stays_locked(tmp_path, monkeypatch):
+    """Seeded defect: dbt-duckdb alone keeps the database open for the process's life."""
+    monkeypatch.setattr(dbt_runner, "_release_warehouse", lambda: None)
+    home = tmp_path / "home"
+    try:
+        build_customers(home)
+        res = other_process_opens(home)
+        assert res.returncode == 3 and "lock" in res.stdout.lower(), res.stdout
+    finally:
+        monkeypatch.undo()
+        dbt_runner._release_warehouse()
