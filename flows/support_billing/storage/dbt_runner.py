@@ -36,7 +36,8 @@ class DbtResult:
 LOCK_RETRIES = 5
 
 
-def run_dbt(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
+def run_dbt(home: Path, args: list[str], vars: dict | None = None,
+            reuse_parse: bool = False) -> DbtResult:
     """Run one dbt command (e.g. ["build"]) in-process; return success and failing nodes.
 
     R19: a reader that holds the warehouse for a moment must not fail the run. dbt-duckdb
@@ -45,7 +46,7 @@ def run_dbt(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
     import time
 
     for attempt in range(LOCK_RETRIES):
-        result = _run_dbt_once(home, args, vars)
+        result = _run_dbt_once(home, args, vars, reuse_parse)
         if result.success or not any("could not set lock" in f.lower()
                                      for f in result.failures):
             return result
@@ -124,15 +125,39 @@ def _release_warehouse() -> None:
         env.close()
 
 
-def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtResult:
+# A process that builds more than once (``serve``, a test session, billing month after month
+# in one run) parses the project once: the billing build hands dbt the manifest this process
+# parsed (dbt's programmatic "reusing objects": ``dbtRunner(manifest=...)``) instead of
+# checking its saved parse again on every command (~1-2 s). Keyed by the project's digest, so
+# changed project files are parsed again. Other commands (docs, the project's own tests)
+# parse as usual and write their manifest.json.
+_PARSED: dict[str, object] = {}
+
+
+def _parsed_project(flags: list[str]):
+    """This process's parse of the project (None: the parse failed; the command then parses
+    itself and reports what is wrong)."""
+    from dbt.cli.main import dbtRunner
+
+    digest = _project_digest()
+    if digest not in _PARSED:
+        res = dbtRunner().invoke(["parse", *flags])
+        if not res.success or res.result is None:
+            return None
+        _PARSED.clear()
+        _PARSED[digest] = res.result
+    return _PARSED[digest]
+
+
+def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None,
+                  reuse_parse: bool = False) -> DbtResult:
     from dbt.cli.main import dbtRunner
 
     home = Path(home).resolve()
     os.environ["SUPPORT_BILLING_HOME"] = str(home)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     dbt_dir = home / ".dbt"
-    cli_args = [
-        *args,
+    flags = [
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(dbt_dir / "target"),
@@ -140,7 +165,7 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtR
         "--quiet",
     ]
     if vars:
-        cli_args += ["--vars", json.dumps(vars)]
+        flags += ["--vars", json.dumps(vars)]
     # profiles.yml names the warehouse relative to the home (see there)
     try:
         cwd = os.getcwd()
@@ -150,7 +175,8 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None) -> DbtR
     _seed_parse(saved_parse)
     os.chdir(home)
     try:
-        res = dbtRunner().invoke(cli_args)
+        manifest = _parsed_project(flags) if reuse_parse and not vars else None
+        res = dbtRunner(manifest=manifest).invoke([*args, *flags])
     finally:
         _release_warehouse()
         if cwd is not None:
@@ -282,7 +308,7 @@ def build(home: Path) -> DbtResult:
     args = ["build", *BUILD_EXCLUDE]
     if plan:
         args += ["--select", *plan]
-    result = run_dbt(home, args)
+    result = run_dbt(home, args, reuse_parse=True)
     state = _state_file(home)
     if result.success and now["sources"] is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
