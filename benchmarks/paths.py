@@ -29,7 +29,10 @@ TARGET_MONTH = 11
 GIB = 1024.0
 FIRST_LINE = "support-billing bill:"
 DBT_START = re.compile(r"(\d\d):(\d\d):(\d\d\.\d+) .*running dbt with arguments")
-DBT_FOUND = re.compile(r"(\d\d):(\d\d):(\d\d\.\d+) .*\] ?: Found \d+ models")
+# the end of a parse: the project loaded ("Found N models"), or a `dbt parse` command done
+# (dbt_runner parses once per process and hands the manifest to the build)
+DBT_FOUND = re.compile(r"(\d\d):(\d\d):(\d\d\.\d+) .*(\] ?: Found \d+ models|"
+                       r"Command `cli parse` (succeeded|failed) at)")
 BILLED = re.compile(r"invoices: (\d+)\s+credit notes: (\d+)\s+total billed: (-?[\d.]+) USD")
 
 START_PROBE = """
