@@ -132,16 +132,19 @@ def test_benchmark_table_with_a_stub_cli(tmp_path):
 
 
 @pytest.mark.slow
-def test_benchmark_comparison_steps_on_the_real_pipeline(tmp_path):
-    """The real CLI on 30 customers, as a user runs it (no PREFECT_API_URL: Prefect's
-    temporary server, started early by `bill`): the plain-Python reference, the cold bill of
-    November and the monthly path from October (`--monthly-from 11`: January to October
-    arrive at once, October is billed, then November's exports, November, November again:
-    the R15 no-op). The pipeline steps (ingest, bill, re-bill) are the same commands; the
+def test_benchmark_comparison_steps_on_the_real_pipeline(tmp_path, prefect_api_url):
+    """The real CLI on 30 customers: the plain-Python reference, the cold bill of November
+    and the monthly path from October (`--monthly-from 11`: January to October arrive at
+    once, October is billed, then November's exports, November, November again: the R15
+    no-op). Every command runs its flows on the session's Prefect server
+    (`--prefect-server URL`, as the documented deployment runs them); a user's first run,
+    on Prefect's temporary server started early by `bill`, is the demo's test
+    (test_demo.py). The pipeline steps (ingest, bill, re-bill) are the same commands; the
     stub test above covers their table."""
     result_file = tmp_path / "result.json"
     proc = run(["--customers", "30", "--skip-probes", "--monthly-from", "11",
-                "--steps", "reference,cold,monthly", "--json", str(result_file)], timeout=1500)
+                "--steps", "reference,cold,monthly", "--prefect-server", prefect_api_url,
+                "--json", str(result_file)], timeout=1500)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     check_table(out)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import pytest
 from sample_exports import demo
 from sample_exports.generator import FILES
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -40,13 +46,22 @@ def test_bad_customer_count_is_a_usage_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_bills_one_month_end_to_end(prefect_server, tmp_path, monkeypatch, capsys):
+def test_demo_bills_one_month_end_to_end(tmp_path):
+    """The quick start's first command as a user runs it: a new process and no Prefect
+    server (no PREFECT_API_URL), so `bill` starts Prefect's temporary server early, while
+    dbt and Great Expectations are imported (fast_start.py), and its flows run there."""
     home = tmp_path / "home"
-    monkeypatch.setattr(demo, "today_mountain", lambda: dt.date(2026, 11, 26))
-    assert demo.cli_demo(home, 25, 7) == 0
-    out = capsys.readouterr().out
-    folder = home / "exports" / "2026-10"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PYTHONPATH"] = str(REPO / "flows")
+    env.pop("SUPPORT_BILLING_DEBUG", None)
+    proc = subprocess.run([sys.executable, "-m", "support_billing.cli", "--home", str(home),
+                           "demo"], capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    period, preview = demo.demo_period(demo.today_mountain())
+    assert not preview  # the sample data's year has a finished month by now
+    folder = home / "exports" / period
     assert (folder / "invoices.csv").exists() and (folder / "manifest.json").exists()
+    out = proc.stdout
     assert f"exports:   {folder}" in out
     count = int(out.split("invoices:  ")[1].split()[0])
     assert count > 0
