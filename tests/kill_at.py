@@ -3,7 +3,7 @@
     python tests/kill_at.py STEP support-billing-args...
 
 STEP is one of:
-- ``build``: while dbt builds (a timer fires 1.5 s into the dbt command),
+- ``build``: while dbt builds (a timer fires 1.5 s into the `dbt build` command),
 - ``gate``: when the quality gate starts,
 - ``export``: after the export folder was written, before it is renamed into place,
 - ``published``: after the rename, before the finalization starts,
@@ -45,23 +45,27 @@ def before(module, name: str) -> None:
     setattr(module, name, wrapper)
 
 
-def during_dbt(dbt_runner) -> None:
-    real = dbt_runner._run_dbt_once
+def during_dbt() -> None:
+    """1.5 s into the `dbt build` command itself (after the process's `dbt parse`)."""
+    from dbt.cli.main import dbtRunner
 
-    def wrapper(*args, **kwargs):
-        threading.Timer(1.5, die).start()
-        return real(*args, **kwargs)
+    real = dbtRunner.invoke
 
-    dbt_runner._run_dbt_once = wrapper
+    def wrapper(self, args, **kwargs):
+        if args and args[0] == "build":
+            threading.Timer(1.5, die).start()
+        return real(self, args, **kwargs)
+
+    dbtRunner.invoke = wrapper
 
 
 def main() -> None:
     step, argv = sys.argv[1], sys.argv[2:]
     from support_billing.billing import finalize, gate
     from support_billing.exports import writers as exporters
-    from support_billing.storage import dbt_runner, ledger
+    from support_billing.storage import ledger
     if step == "build":
-        during_dbt(dbt_runner)
+        during_dbt()
     elif step == "gate":
         before(gate, "run_gate_on")
     elif step == "export":
