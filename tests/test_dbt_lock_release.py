@@ -50,3 +50,20 @@ def test_without_the_release_the_file_stays_locked(tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         dbt_runner._release_warehouse()
+
+
+def test_a_failing_close_leaves_dbts_error_standing(monkeypatch):
+    """A close that fails (its checkpoint on a full disk) raises nothing of its own: the
+    dbt command's own failure is what the run reports (section 6)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    class FullDisk:
+        closed = False
+
+        def close(self):
+            FullDisk.closed = True
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(DuckDBConnectionManager, "_ENV", FullDisk())
+    dbt_runner._release_warehouse()
+    assert FullDisk.closed and DuckDBConnectionManager._ENV is None
