@@ -213,8 +213,9 @@ def _chunks(items, size: int):
 
 def _render_all(con, target: Path, period: str) -> list[tuple[str, int, str]]:
     contexts = document_contexts(con, period)
-    count = con.execute("select count(*) from main.invoices where period = ?",  # a statement
-                        [period]).fetchone()[0]  # per invoice (stmt_documents)
+    # one statement per invoice (stmt_documents): the invoices count them
+    count = con.execute("select count(*) from main.invoices where period = ?",
+                        [period]).fetchone()[0]
     workers = min(os.cpu_count() or 1, 4)
     if count < PARALLEL_FROM or workers < 2:
         return _render_pages(str(target), contexts)

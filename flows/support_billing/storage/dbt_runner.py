@@ -138,14 +138,16 @@ def _release_warehouse() -> None:
 _PARSED: dict[str, object] = {}
 
 
-def _parsed_project(flags: list[str]):
+def _parsed_project(flags: list[str], saved_parse: Path):
     """This process's parse of the project (None: the parse failed; the command then parses
-    itself and reports what is wrong)."""
+    itself and reports what is wrong). Only a parse made here reads or keeps the saved one."""
     from dbt.cli.main import dbtRunner
 
     digest = _project_digest()
     if digest not in _PARSED:
+        _seed_parse(saved_parse)
         res = dbtRunner().invoke(["parse", *flags])
+        _keep_parse(saved_parse)
         if not res.success or res.result is None:
             return None
         _PARSED.clear()
@@ -176,16 +178,18 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None,
     except FileNotFoundError:  # the caller's folder was removed
         cwd = None
     saved_parse = dbt_dir / "target" / PARSE_FILE
-    _seed_parse(saved_parse)
     os.chdir(home)
     try:
-        manifest = _parsed_project(flags) if reuse_parse and not vars else None
+        manifest = _parsed_project(flags, saved_parse) if reuse_parse and not vars else None
+        if manifest is None:  # dbt parses in this command: from the saved parse
+            _seed_parse(saved_parse)
         res = dbtRunner(manifest=manifest).invoke([*args, *flags])
     finally:
         _release_warehouse()
         if cwd is not None:
             os.chdir(cwd)
-    _keep_parse(saved_parse)
+    if manifest is None:
+        _keep_parse(saved_parse)
     failures: list[str] = []
     if res.result is not None and hasattr(res.result, "results"):
         for r in res.result.results:
