@@ -269,5 +269,18 @@ def _log_home() -> Path | None:
     return home if home.is_dir() else None
 
 
+def entry() -> None:
+    """The ``support-billing`` command: ``main``, then a quick exit once the run's work is
+    done and flushed (``fast_start.exit_now``). ``main`` itself raises ``SystemExit``, so
+    it can be called within another Python program."""
+    from support_billing.fast_start import exit_now
+
+    try:
+        main()
+    except SystemExit as done:
+        exit_now(done.code)
+    exit_now(0)
+
+
 if __name__ == "__main__":
-    main()
+    entry()
