@@ -44,9 +44,15 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from support_billing.ingest.discovery import discover, printable
+from support_billing.ingest.discovery import discover, ensure_scan_columns, printable
 from support_billing.ingest.held import ReleaseResult, release_held
-from support_billing.ingest.load import FileResult, ingest_file, new_ingest_id
+from support_billing.ingest.load import (
+    FileResult,
+    ingest_file,
+    is_known,
+    new_ingest_id,
+    skip_known_files,
+)
 from support_billing.storage.warehouse import ensure_home, open_warehouse
 
 MAX_REJECTED_SHOWN = 10
@@ -104,14 +110,43 @@ def resolve_paths(home: Path, paths: list[Path] | list[str] | None) -> list[Path
     return [Path(p) for p in paths] if paths else [Path(home) / "inbox"]
 
 
-def step_start(home: Path) -> int:
+def step_start(home: Path, files: list[tuple[str, str]]) -> tuple[int, list[bool]]:
+    """A new ingest id, and for each file whether it was loaded before and is unchanged."""
     with warehouse(home) as con:
-        return new_ingest_id(con)
+        ensure_scan_columns(con)
+        return new_ingest_id(con), [is_known(con, Path(p)) for p, _ in files]
 
 
 def step_file(home: Path, path: Path, kind: str, ingest_id: int) -> FileResult:
     with warehouse(home) as con:
         return ingest_file(con, Path(path), kind, ingest_id)
+
+
+def step_skip(home: Path, files: list[tuple[str, str]], ingest_id: int) -> list[FileResult]:
+    with warehouse(home) as con:
+        return skip_known_files(con, files, ingest_id)
+
+
+def each_file(files: list[tuple[str, str]], known: list[bool], skip, load) -> list[FileResult]:
+    """Every file in order (R-IN4): each run of files that ``step_start`` found loaded
+    before goes to ``skip(run)`` at once (it skips the longest prefix it can confirm);
+    every other file goes to ``load(path, kind)`` on its own."""
+    results: list[FileResult] = []
+    i = 0
+    while i < len(files):
+        end = i
+        while end < len(files) and known[end]:
+            end += 1
+        if end > i:
+            skipped = skip(files[i:end])
+            results += skipped
+            i += len(skipped)
+            if i == end:
+                continue
+        path, kind = files[i]
+        results.append(load(path, kind))
+        i += 1
+    return results
 
 
 def step_release(home: Path, ingest_id: int) -> ReleaseResult:
@@ -148,11 +183,13 @@ def ingest_paths(home: Path | str, paths: list[Path] | list[str] | None = None) 
     """Ingest files and folders (default HOME/inbox) without Prefect; returns the summary."""
     home = Path(home)
     ensure_home(home)
-    files, ignored, problems, reported = discover(resolve_paths(home, paths))
-    summary = IngestSummary(step_start(home), ignored=ignored, problems=problems,
-                            reported=reported)
-    for path, kind in files:
-        summary.files.append(step_file(home, path, kind, summary.ingest_id))
+    found, ignored, problems, reported = discover(resolve_paths(home, paths))
+    files = [(str(p), k) for p, k in found]
+    ingest_id, known = step_start(home, files)
+    summary = IngestSummary(ingest_id, ignored=ignored, problems=problems, reported=reported)
+    summary.files = each_file(
+        files, known, lambda run: step_skip(home, run, ingest_id),
+        lambda path, kind: step_file(home, Path(path), kind, ingest_id))
     summary.release = step_release(home, summary.ingest_id)
     summary = step_summary(home, summary)
     _refresh_rejected_rows(home)
@@ -181,8 +218,8 @@ def discover_task(home: str, paths: list[str]) -> dict:
 
 
 @task(name="start-ingest", **_TASK_OPTS)
-def start_task(home: str) -> int:
-    return step_start(Path(home))
+def start_task(home: str, files: list[tuple[str, str]]) -> tuple[int, list[bool]]:
+    return step_start(Path(home), files)
 
 
 # A file is loaded in one transaction that rolls back on any error (ingest_load), and a
@@ -195,6 +232,14 @@ FILE_RETRIES = dict(retries=2, retry_delay_seconds=3)
 @task(name="ingest-file", task_run_name="ingest-{kind}", **{**_TASK_OPTS, **FILE_RETRIES})
 def file_task(home: str, path: str, kind: str, ingest_id: int) -> FileResult:
     return step_file(Path(home), Path(path), kind, ingest_id)
+
+
+# One transaction for the whole run: a retry finds nothing of a failed attempt logged.
+@task(name="skip-loaded-files", task_run_name="skip-{count}-loaded-files",
+      **{**_TASK_OPTS, **FILE_RETRIES})
+def skip_task(home: str, files: list[tuple[str, str]], ingest_id: int,
+              count: int) -> list[FileResult]:
+    return step_skip(Path(home), files, ingest_id)
 
 
 @task(name="release-held-rows", **_TASK_OPTS)
@@ -212,10 +257,13 @@ def ingest_flow(home: str, paths: list[str] | None = None) -> IngestSummary:
     """Load CSV exports into the warehouse (SPEC section 3, R-IN1..R-IN5)."""
     ensure_home(Path(home))
     found = discover_task(str(home), [str(p) for p in (paths or [])])
-    summary = IngestSummary(start_task(str(home)), ignored=found["ignored"],
+    files = [tuple(f) for f in found["files"]]
+    ingest_id, known = start_task(str(home), files)
+    summary = IngestSummary(ingest_id, ignored=found["ignored"],
                             problems=found["problems"], reported=found["reported"])
-    for path, kind in found["files"]:
-        summary.files.append(file_task(str(home), path, kind, summary.ingest_id))
+    summary.files = each_file(
+        files, known, lambda run: skip_task(str(home), run, ingest_id, len(run)),
+        lambda path, kind: file_task(str(home), path, kind, ingest_id))
     summary.release = release_task(str(home), summary.ingest_id)
     summary = summary_task(str(home), summary)
     _refresh_rejected_rows(Path(home))

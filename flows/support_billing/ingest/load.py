@@ -113,6 +113,49 @@ def ingest_file(
     return res
 
 
+def is_known(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether ``path`` is unchanged since a scan of bytes already loaded: ``ingest_file``
+    would skip it without reading it (R-IN3). A guess for grouping such files; each is
+    checked again when it is skipped."""
+    try:
+        known = known_sha256(con, Path(path), file_state(Path(path)))
+    except (OSError, duckdb.Error):  # unreadable, or a warehouse without scan times
+        return False
+    return bool(known) and con.execute(
+        "SELECT count(*) FROM raw.ingest_log WHERE sha256 = ? AND status = 'loaded'", [known]
+    ).fetchone()[0] > 0
+
+
+def skip_known_files(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]],
+                     ingest_id: int) -> list[FileResult]:
+    """R-IN3 for a run of files loaded before: the longest prefix of ``files`` that
+    ``ingest_file`` would skip unread (same path, size, times and inode as a scan of bytes
+    already loaded), each logged as skipped, in one transaction, so a retry after a failure
+    logs nothing twice. The first other file ends the run; ``ingest_file`` takes it.
+
+    One warehouse connection for the whole run instead of one per file: an inbox that keeps
+    a year of monthly exports is skipped in well under a second (docs/decisions.md,
+    "Scale")."""
+    ensure_scan_columns(con)
+    done: list[FileResult] = []
+    con.begin()
+    try:
+        for path, kind in files:
+            res = FileResult(str(path), Path(path).name, kind, "refused")
+            try:
+                known = known_sha256(con, Path(path), file_state(Path(path)))
+            except OSError:
+                break
+            if not known or not _skip_if_loaded(con, ingest_id, res, known):
+                break
+            done.append(res)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return done
+
+
 def _parse_and_load(con, res: FileResult, scan, stat, ingest_id: int) -> None:
     """Check, parse, validate and load a scanned file in one transaction (R-IN1..R-IN7);
     FileRefused when the file as a whole cannot be loaded."""
