@@ -152,6 +152,81 @@ def test_a_month_that_carried_adjustments_rebuilds_the_invoice_marts(built):
     assert after == full_rebuild_marts(built)
 
 
+def _differences(home, period):
+    con = sc._connect(home)
+    try:
+        return con.execute("select customer_id, line_type, cast(difference as varchar) "
+                           "from main.prior_period_differences where adjusts_period = ? "
+                           "order by 1, 2", [period]).fetchall()
+    finally:
+        con.close()
+
+
+def _carried(home, period, adjusts):
+    return [(r["customer_id"], str(r["amount"]), r["adjusts_line_type"])
+            for r in sc.read_marts(home)["invoice_lines"]
+            if r["period"] == period and r["adjusts_period"] == adjusts]
+
+
+def test_billing_a_finalized_month_again_builds_only_what_its_report_reads(built):
+    """R15: billing a finalized month again reports the differences it would carry forward
+    (prior_period_differences). After a finalization that changes them, that run builds
+    what the report reads and leaves the invoice marts pending; the next build rebuilds
+    them, and the marts are those of a full build. New rows are never left pending."""
+    dbt_runner.build(built)
+    finalize_from_marts(built, "2026-06")
+    con = sc._connect(built)
+    try:
+        customer, line_type = con.execute(
+            "select customer_id, line_type from billing.finalized_invoice_lines "
+            "where period = '2026-06' and rule <> 'R15' "
+            "order by invoice_number, line_number limit 1").fetchone()
+        con.execute("update billing.finalized_invoice_lines set amount = amount + 7 "
+                    "where period = '2026-06' and customer_id = ? and line_type = ?",
+                    [customer, line_type])
+    finally:
+        con.close()
+    dbt_runner.note_finalized(built, "2026-06")
+
+    res = dbt_runner.build(built, reads="prior_period_differences")
+    assert res.success, res.failures
+    assert res.narrowed_to == "prior_period_differences"
+    assert res.selected == sorted(dbt_runner.FINALIZED_SELECTORS)
+    assert _differences(built, "2026-06") == [(customer, line_type, "-7.00")]
+    assert _carried(built, "2026-07", "2026-06") == []  # the invoice marts: still pending
+    assert dbt_runner._read_state(built)["pending"] == sorted(dbt_runner.FINALIZED_SELECTORS)
+
+    res = dbt_runner.build(built, reads="prior_period_differences")  # nothing new: same
+    assert res.success and res.narrowed_to == "prior_period_differences"
+    res = dbt_runner.build(built)  # the next month's bill
+    assert res.success and res.narrowed_to is None
+    assert res.selected == sorted(dbt_runner.FINALIZED_SELECTORS)
+    assert _carried(built, "2026-07", "2026-06") == [(customer, "-7.00", line_type)]
+    assert sc.read_marts(built) == full_rebuild_marts(built)
+    assert dbt_runner.build(built).skipped
+
+
+def test_new_rows_are_built_whole_even_for_a_report(built):
+    """A finalized month's report after new rows: everything they reach is built (R20), the
+    pending finalization included; nothing stays pending."""
+    dbt_runner.build(built)
+    finalize_from_marts(built, "2026-07")
+    con = sc._connect(built)
+    try:
+        con.execute("update billing.finalized_invoice_lines set amount = amount + 1 "
+                    "where period = '2026-07' and rule <> 'R15'")
+        con.execute("update raw.timesheets set hours = hours + 1 where entry_id = "
+                    "(select min(entry_id) from raw.timesheets)")
+    finally:
+        con.close()
+    dbt_runner.note_finalized(built, "2026-07")
+    res = dbt_runner.build(built, reads="prior_period_differences")
+    assert res.success and res.narrowed_to is None
+    assert res.selected == ["source:raw.timesheets+", *sorted(dbt_runner.FINALIZED_SELECTORS)]
+    assert "pending" not in dbt_runner._read_state(built)
+    assert sc.read_marts(built) == full_rebuild_marts(built)
+
+
 def test_a_built_table_changed_outside_dbt_rebuilds_everything(built):
     dbt_runner.build(built)
     con = sc._connect(built)

@@ -271,6 +271,10 @@ class Difference:
         return self.recomputed - self.finalized
 
 
+# The model that billing a finalized month again reads, and all it reads (R15).
+DIFFERENCES_MODEL = "prior_period_differences"
+
+
 def carried_differences(con, period: str) -> list[Difference]:
     """R15's d for finalized month ``period``, per customer and line type: what billing a
     later month would carry forward as adjustment lines: the dbt view
@@ -278,7 +282,7 @@ def carried_differences(con, period: str) -> list[Difference]:
     R15's one definition, with the amounts it compares."""
     rows = con.execute(
         "select customer_id, line_type, recomputed, finalized "
-        "from main.prior_period_differences where adjusts_period = ? "
+        f"from main.{DIFFERENCES_MODEL} where adjusts_period = ? "
         "order by customer_id, line_type",
         [period],
     ).fetchall()

@@ -46,7 +46,7 @@ def run_ingest(home: str) -> int:
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3)
-def build_task(home: str, period: str) -> dict:
+def build_task(home: str, period: str, reads: str | None = None) -> dict:
     """dbt build (seeds, models, tests) of every month; ``period`` only names the run.
 
     Retried on an exception (a lock, a crashed dbt process): a build only rewrites models
@@ -54,14 +54,18 @@ def build_task(home: str, period: str) -> dict:
     failing dbt test) returns its error and is not retried: the same data fails again.
 
     dbt-duckdb fails at once when another process holds the file (a notebook, an ingest);
-    opening it first through ``warehouse.connect`` waits up to 30 s for that lock."""
+    opening it first through ``warehouse.connect`` waits up to 30 s for that lock.
+    ``reads``: the one model the run reads (``dbt_runner.build``)."""
     connect(Path(home)).close()
-    result = dbt_runner.build(Path(home))
+    result = dbt_runner.build(Path(home), reads=reads)
     if not result.success:
         detail = "; ".join(result.failures[:3]) or "see HOME/.dbt/logs"
         return {"error": f"dbt build failed for {period}: {detail}"}
     if result.skipped:
         say("    nothing changed since the last build: the models are current")
+    elif result.narrowed_to:
+        say(f"    rebuilt what {result.narrowed_to} reads of: " + " ".join(result.selected)
+            + " (the rest at the next month's build)")
     elif result.selected:
         say("    rebuilt only what changed: " + " ".join(result.selected))
     return {}

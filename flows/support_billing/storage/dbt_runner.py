@@ -32,6 +32,7 @@ class DbtResult:
     failures: list[str] = field(default_factory=list)
     skipped: bool = False  # nothing changed since the last successful build
     selected: list[str] | None = None  # what a build rebuilt (None: everything)
+    narrowed_to: str | None = None  # built only what this model reads of ``selected``
 
 
 LOCK_RETRIES = 5
@@ -299,9 +300,16 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
     return selectors
 
 
-def build(home: Path) -> DbtResult:
+def build(home: Path, reads: str | None = None) -> DbtResult:
     """`dbt build` (seeds, models, data tests) of every month, limited to what changed
-    since the last successful build (see SOURCE_TABLES above)."""
+    since the last successful build (see SOURCE_TABLES above).
+
+    ``reads``: a model whose readers are the only ones waiting (billing a finalized month
+    again reads ``prior_period_differences``). When the only changes are a finalization's
+    (``note_finalized``), just what that model reads of them is built and the rest stays
+    pending for the next build: the invoice marts of the months after the finalized one are
+    rebuilt when a month is billed or the rows change, not by a run that reads none of them
+    (docs/decisions.md, "Scale")."""
     from datetime import date
 
     home = Path(home).resolve()
@@ -310,21 +318,28 @@ def build(home: Path) -> DbtResult:
         "year": date.today().year,
         "sources": _table_digests(home, SOURCE_TABLES),
     }
-    plan = plan_build(_read_state(home), now, _table_digests(home, BUILT_TABLES))
+    last = _read_state(home)
+    plan = plan_build(last, now, _table_digests(home, BUILT_TABLES))
     if plan == []:
         return DbtResult(success=True, skipped=True)
+    narrowed = bool(reads and plan and set(plan) <= set(last.get("pending", [])))
     args = ["build", *BUILD_EXCLUDE]
-    if plan:
+    if narrowed:
+        args += ["--select", *(f"{selector},+{reads}" for selector in plan)]
+    elif plan:
         args += ["--select", *plan]
     result = run_dbt(home, args, reuse_parse=True)
     state = _state_file(home)
     if result.success and now["sources"] is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
         now["built"] = _table_digests(home, BUILT_TABLES)
+        if narrowed:
+            now["pending"] = plan
         state.write_text(json.dumps(now))
     elif state.exists():
         state.unlink()
     result.selected = plan
+    result.narrowed_to = reads if narrowed else None
     return result
 
 
