@@ -78,10 +78,10 @@ def main() -> None:
         before(ledger, "write_month")
     else:
         raise SystemExit(f"unknown step {step}")
-    from support_billing.cli import main as cli_main
+    from support_billing.cli import entry
 
     sys.argv = ["support-billing", *argv]
-    cli_main()
+    entry()  # the command's own ending, as a run that is not killed ends
 
 
 if __name__ == "__main__":

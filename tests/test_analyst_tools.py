@@ -22,7 +22,7 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "from support_billing.cli import main; main()", *args],
+        [sys.executable, "-m", "support_billing.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -62,7 +62,7 @@ def test_notebooks_starts_jupyterlab(tmp_path):
     pytest.importorskip("jupyterlab")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from support_billing.cli import main; main()",
+        [sys.executable, "-m", "support_billing.cli",
          "--home", str(tmp_path), "notebooks", "--port", str(port), "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")},

@@ -346,7 +346,7 @@ def test_a_warehouse_that_cannot_be_opened_is_one_line(home, prefect_server):
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}
     env["PREFECT_API_URL"] = PREFECT_API_URL.value()
     proc = subprocess.run(
-        [sys.executable, "-c", "from support_billing.cli import main; main()", "--home",
+        [sys.executable, "-m", "support_billing.cli", "--home",
          str(home), "ingest"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
