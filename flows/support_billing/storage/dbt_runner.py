@@ -304,12 +304,9 @@ def build(home: Path, reads: str | None = None) -> DbtResult:
     """`dbt build` (seeds, models, data tests) of every month, limited to what changed
     since the last successful build (see SOURCE_TABLES above).
 
-    ``reads``: a model whose readers are the only ones waiting (billing a finalized month
-    again reads ``prior_period_differences``). When the only changes are a finalization's
-    (``note_finalized``), just what that model reads of them is built and the rest stays
-    pending for the next build: the invoice marts of the months after the finalized one are
-    rebuilt when a month is billed or the rows change, not by a run that reads none of them
-    (docs/decisions.md, "Scale")."""
+    ``reads``: the one model the caller reads. When the only changes are a finalization's
+    (``note_finalized``), just what it reads of them is built; the rest stays pending for
+    the next build (docs/decisions.md, "Scale": a finalized month billed again)."""
     from datetime import date
 
     home = Path(home).resolve()
