@@ -14,6 +14,8 @@
   rendered with Jinja2 the way dbt renders them (``ref('x')`` is ``main.x``).
 - ``add_models`` / ``add_review_models``: any model (the review page's,
   ``models/marts/review``, R18) the same way, over hand-made tables.
+- ``empty_warehouse`` / ``run_customers_model``: a home whose warehouse holds the empty
+  raw tables, and one real dbt command on it (the dbt runner's tests).
 """
 
 from __future__ import annotations
@@ -243,3 +245,21 @@ def write_prepaid_report(path: Path, deductions: list[dict]) -> Path:
     with duckdb.connect(":memory:") as con:
         load_rows(con, deductions=deductions, period=period)
         return exporters.write_prepaid_report_from(con, path, period)
+
+
+def empty_warehouse(home: Path) -> Path:
+    """``home`` with a warehouse holding the raw tables, empty."""
+    from support_billing.storage.warehouse import open_warehouse
+
+    with open_warehouse(home):
+        pass
+    return home
+
+
+def run_customers_model(home: Path, reuse_parse: bool = False):
+    """One real dbt command: the customers' staging model (and the project's on-run-end
+    macro, which reads it)."""
+    from support_billing.storage import dbt_runner
+
+    return dbt_runner.run_dbt(home, ["run", "--select", "stg_exports__customers"],
+                              reuse_parse=reuse_parse)

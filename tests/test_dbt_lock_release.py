@@ -5,8 +5,8 @@ lock at once (R19: a run never keeps a reader waiting after it has finished)."""
 import subprocess
 import sys
 
+from helpers import empty_warehouse, run_customers_model
 from support_billing.storage import dbt_runner
-from support_billing.storage.warehouse import open_warehouse
 
 OPEN_FOR_WRITING = """
 import sys, duckdb
@@ -25,11 +25,8 @@ def other_process_opens(home) -> subprocess.CompletedProcess:
 
 
 def build_customers(home) -> None:
-    """One real dbt command on an empty warehouse: the customers' staging model (and the
-    project's on-run-end macro, which reads it)."""
-    with open_warehouse(home):  # creates the raw tables
-        pass
-    assert dbt_runner.run_dbt(home, ["run", "--select", "stg_exports__customers"]).success
+    """One real dbt command on an empty warehouse."""
+    assert run_customers_model(empty_warehouse(home)).success
 
 
 def test_the_lock_is_released_when_the_dbt_command_returns(tmp_path):

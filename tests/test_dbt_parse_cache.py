@@ -3,6 +3,7 @@ dbt checks it and parses only what differs; a damaged cache costs a full parse, 
 failed run."""
 
 import pytest
+from helpers import empty_warehouse, run_customers_model
 from support_billing.storage import dbt_runner
 
 
@@ -61,17 +62,8 @@ def test_a_parse_of_other_project_files_is_not_used(tmp_path, monkeypatch):
     assert dbt_runner.parse_cache().read_bytes() == b"this version's parse"
 
 
-def customers_home(path):
-    from support_billing.storage.warehouse import open_warehouse
-
-    with open_warehouse(path):  # the raw tables, empty
-        pass
-    return path
-
-
 def run_customers(home):
-    return dbt_runner.run_dbt(home, ["run", "--select", "stg_exports__customers"],
-                              reuse_parse=True)
+    return run_customers_model(home, reuse_parse=True)
 
 
 def test_a_process_parses_the_project_once(tmp_path, monkeypatch):
@@ -79,8 +71,8 @@ def test_a_process_parses_the_project_once(tmp_path, monkeypatch):
     parse at all; changed project files (another digest) are parsed again."""
     monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(dbt_runner, "_PARSED", {})
-    first = customers_home(tmp_path / "a")
-    second = customers_home(tmp_path / "b")
+    first = empty_warehouse(tmp_path / "a")
+    second = empty_warehouse(tmp_path / "b")
     assert run_customers(first).success
     assert "partial parsing" in parse_log(first).lower()  # dbt checked or made a parse
     assert run_customers(second).success
@@ -89,6 +81,6 @@ def test_a_process_parses_the_project_once(tmp_path, monkeypatch):
     assert "OK created sql view model main.stg_exports__customers" in log
 
     monkeypatch.setattr(dbt_runner, "_project_digest", lambda: "other project files")
-    third = customers_home(tmp_path / "c")
+    third = empty_warehouse(tmp_path / "c")
     assert run_customers(third).success
     assert "partial parsing" in parse_log(third).lower()
