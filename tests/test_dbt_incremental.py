@@ -94,6 +94,26 @@ def finalize_from_marts(home, period):
         con.close()
 
 
+def finalize_otherwise(home, period, change):
+    """Finalize ``period`` from the marts, then change the amounts of its first (customer,
+    line type) that is not an R15 adjustment by ``change``: a folder published before late
+    data. Returns that customer and line type."""
+    finalize_from_marts(home, period)
+    con = sc._connect(home)
+    try:
+        customer, line_type = con.execute(
+            "select customer_id, line_type from billing.finalized_invoice_lines "
+            "where period = ? and rule <> 'R15' "
+            "order by invoice_number, line_number limit 1", [period]).fetchone()
+        con.execute("update billing.finalized_invoice_lines set amount = amount + "
+                    "cast(? as decimal(18, 2)) "
+                    "where period = ? and customer_id = ? and line_type = ?",
+                    [change, period, customer, line_type])
+    finally:
+        con.close()
+    return customer, line_type
+
+
 def test_a_month_finalized_as_computed_rebuilds_nothing(built):
     """R15: finalizing a month as the rules compute it, with no adjustment of its own, adds
     no difference for a later month to carry: the next build builds nothing and the marts
@@ -113,17 +133,7 @@ def test_a_month_finalized_otherwise_rebuilds_the_invoice_marts(built):
     published before late data): the next build rebuilds the invoice marts, not the
     incidents, and every later month carries the difference."""
     dbt_runner.build(built)
-    finalize_from_marts(built, "2026-04")
-    con = sc._connect(built)
-    try:
-        customer, line_type = con.execute(
-            "select customer_id, line_type from billing.finalized_invoice_lines "
-            "where period = '2026-04' order by invoice_number, line_number limit 1").fetchone()
-        con.execute("update billing.finalized_invoice_lines set amount = amount - 10 "
-                    "where period = '2026-04' and customer_id = ? and line_type = ?",
-                    [customer, line_type])
-    finally:
-        con.close()
+    customer, line_type = finalize_otherwise(built, "2026-04", "-10")
     dbt_runner.note_finalized(built, "2026-04")
     res = dbt_runner.build(built)
     assert res.success, res.failures
@@ -174,18 +184,7 @@ def test_billing_a_finalized_month_again_builds_only_what_its_report_reads(built
     what the report reads and leaves the invoice marts pending; the next build rebuilds
     them, and the marts are those of a full build. New rows are never left pending."""
     dbt_runner.build(built)
-    finalize_from_marts(built, "2026-06")
-    con = sc._connect(built)
-    try:
-        customer, line_type = con.execute(
-            "select customer_id, line_type from billing.finalized_invoice_lines "
-            "where period = '2026-06' and rule <> 'R15' "
-            "order by invoice_number, line_number limit 1").fetchone()
-        con.execute("update billing.finalized_invoice_lines set amount = amount + 7 "
-                    "where period = '2026-06' and customer_id = ? and line_type = ?",
-                    [customer, line_type])
-    finally:
-        con.close()
+    customer, line_type = finalize_otherwise(built, "2026-06", "7")
     dbt_runner.note_finalized(built, "2026-06")
 
     res = dbt_runner.build(built, reads="prior_period_differences")

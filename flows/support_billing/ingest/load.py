@@ -121,9 +121,7 @@ def is_known(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
         known = known_sha256(con, Path(path), file_state(Path(path)))
     except (OSError, duckdb.Error):  # unreadable, or a warehouse without scan times
         return False
-    return bool(known) and con.execute(
-        "SELECT count(*) FROM raw.ingest_log WHERE sha256 = ? AND status = 'loaded'", [known]
-    ).fetchone()[0] > 0
+    return bool(known) and _first_load(con, known) is not None
 
 
 def skip_known_files(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]],
@@ -191,11 +189,7 @@ def _refused(con, ingest_id: int, res: FileResult, message: str) -> FileResult:
 def _skip_if_loaded(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileResult,
                     sha256: str) -> bool:
     """R-IN3: bytes already loaded are skipped (logged as such)."""
-    earlier = con.execute(
-        "SELECT file_name, ingest_id FROM raw.ingest_log WHERE sha256 = ? AND status = 'loaded' "
-        "ORDER BY ingest_id LIMIT 1",
-        [sha256],
-    ).fetchone()
+    earlier = _first_load(con, sha256)
     if not earlier:
         return False
     res.sha256 = sha256
@@ -203,6 +197,15 @@ def _skip_if_loaded(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileRes
     res.message = f"same bytes as {earlier[0]}, loaded by ingest {earlier[1]} (R-IN3)"
     _log(con, ingest_id, res)
     return True
+
+
+def _first_load(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
+    """(file name, ingest id) of the first load of these bytes (R-IN3), or None."""
+    return con.execute(
+        "SELECT file_name, ingest_id FROM raw.ingest_log WHERE sha256 = ? AND status = 'loaded' "
+        "ORDER BY ingest_id LIMIT 1",
+        [sha256],
+    ).fetchone()
 
 
 def _log(con: duckdb.DuckDBPyConnection, ingest_id: int, res: FileResult) -> None:
