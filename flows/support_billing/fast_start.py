@@ -14,6 +14,7 @@ here is left to Prefect's own start, which reports it in its usual way.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 
 class EarlyServer:
@@ -59,6 +60,25 @@ def start_temporary_server() -> EarlyServer:
     thread = threading.Thread(target=run, name="prefect-server-start", daemon=True)
     thread.start()
     return EarlyServer(thread)
+
+
+@contextmanager
+def foreground_flow_runs():
+    """Flow runs of a command in the foreground (``bill``, ``ingest``, ``refresh``, ``serve
+    --run-once``) without Prefect's run heartbeats.
+
+    A heartbeat thread sleeps in steps of one second, and the end of every flow run waits
+    for it to wake: 0-1 s per run, about 1 s of a ``bill`` (its run and the ingest subflow).
+    Heartbeats let a server notice a run whose process died without a word; a command in
+    the foreground reports its own end (its exit status, SPEC section 6), and a run killed
+    mid-way is found by the next one (R15a). The schedules of ``serve`` keep them."""
+    try:
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    except ImportError:  # a Prefect without the setting has no heartbeat to wait for
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def warm_billing_imports(quiet_gx) -> None:

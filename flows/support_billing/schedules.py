@@ -169,6 +169,7 @@ def run_scheduled_billing(home: Path, period: str | None = None) -> int:
     """The monthly deployment's flow, run now (``serve --run-once bill``): a draft unless
     ``billing.approval`` is auto (R17). 0 completed, 1 failed, 2 bad setting."""
     from support_billing.console import quiet_prefect_console
+    from support_billing.fast_start import foreground_flow_runs
 
     try:
         approval_mode(home)
@@ -176,7 +177,8 @@ def run_scheduled_billing(home: Path, period: str | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     quiet_prefect_console()
-    state = scheduled_billing_flow(home=str(home), period=period, return_state=True)
+    with foreground_flow_runs():
+        state = scheduled_billing_flow(home=str(home), period=period, return_state=True)
     if not state.is_completed():
         message = (state.message or "billing failed").strip().splitlines()[0]
         print(f"error: {message}", file=sys.stderr)

@@ -242,8 +242,9 @@ def cli_bill(home: Path, period: str | None, preview: bool, yes: bool = False,
     if server.starting:
         fast_start.warm_billing_imports(quiet_gx)
         server.wait()
-    state = monthly_billing(home=str(home), period=period, preview=preview, yes=yes,
-                            approve=approve, return_state=True)
+    with fast_start.foreground_flow_runs():
+        state = monthly_billing(home=str(home), period=period, preview=preview, yes=yes,
+                                approve=approve, return_state=True)
     if state.is_failed() or state.is_crashed() or state.is_cancelled():
         message = (state.message or "billing failed").strip().splitlines()[0]
         print(f"error: {message}", file=sys.stderr)

@@ -341,9 +341,10 @@ def cli_ingest(home: Path, paths: list[Path]) -> int:
     to the command line, which reports it in one line; Prefect's own error records, with
     their tracebacks, stay off the terminal (they still reach the Prefect API)."""
     from support_billing.console import quiet_prefect_console
+    from support_billing.fast_start import foreground_flow_runs
 
     quiet_prefect_console()
-    with _prefect_errors_off_console():
+    with _prefect_errors_off_console(), foreground_flow_runs():
         summary = ingest_flow(str(home), [str(p) for p in paths or []])
     print_summary(summary)
     models_rc = _models_current(home)

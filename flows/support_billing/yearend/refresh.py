@@ -358,11 +358,13 @@ def cli_refresh(home: Path, year: int, preview: bool) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if "out of range" in str(exc) else 1
     from support_billing.console import quiet_prefect_console
+    from support_billing.fast_start import foreground_flow_runs
 
     quiet_prefect_console()
-    state = year_refresh_flow(
-        home=str(Path(home).resolve()), year=year, preview=preview, return_state=True
-    )
+    with foreground_flow_runs():
+        state = year_refresh_flow(
+            home=str(Path(home).resolve()), year=year, preview=preview, return_state=True
+        )
     if not state.is_completed():
         message = (state.message or "the refresh failed").strip().splitlines()[0]
         print(f"error: {message}", file=sys.stderr)
