@@ -8,7 +8,9 @@ while the terminal shows one line (section 6)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC
@@ -57,6 +59,41 @@ def test_results_and_data_docs_are_kept_under_home(tmp_path):
     assert len(stored) == 1
     assert sorted(p.name for p in (home / "gx" / "checkpoints").iterdir()) == sorted(
         f"gate_{name}.json" for name in frames)
+
+
+def gx_project_files(home: Path) -> dict[str, bytes]:
+    """The GX objects kept in HOME/gx (not the validation results, one per run)."""
+    root = home / "gx"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "uncommitted" not in p.parts}
+
+
+def test_stored_checkpoints_are_reused_until_a_suite_file_changes(tmp_path):
+    """The gate keeps its suites, validation definitions and checkpoints in HOME/gx; a run
+    whose suite files are unchanged uses them as stored (rewriting them is a third of a
+    small gate), and a changed suite file takes effect at once, and so does its return."""
+    home = tmp_path / "home"
+    (home / "reports").mkdir(parents=True)
+    inp = tg.good()
+    frames = gate_frames(inp)
+    store = {"home": home, "preview": False, "data_time": None}
+    assert gate._result(inp.period, frames, None, store).success
+    kept = gx_project_files(home)
+    assert "checkpoints/gate_invoices.json" in kept
+    assert gate._result(inp.period, frames, None, store).success
+    assert gx_project_files(home) == kept  # nothing rewritten
+
+    changed = tmp_path / "suites"
+    shutil.copytree(gate.EXPECTATIONS_DIR, changed)
+    spec = json.loads((changed / "invoices.json").read_text(encoding="utf-8"))
+    spec["expectations"][0] = {  # a seeded defect in the suite file: no number may be set
+        "type": "expect_column_values_to_be_null", "kwargs": {"column": "invoice_number"},
+        "meta": {"check": "seeded: invoice numbers absent", "rule": "R14"}}
+    (changed / "invoices.json").write_text(json.dumps(spec), encoding="utf-8")
+    failed = gate._result(inp.period, frames, changed, store).failed_checks
+    assert failed == ["invoices: seeded: invoice numbers absent (3 rows)"]  # 3 documents
+    assert gx_project_files(home) != kept
+    assert gate._result(inp.period, frames, None, store).success  # the repository's again
 
 
 def test_steps_safe_to_repeat_have_retries():
