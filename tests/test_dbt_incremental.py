@@ -9,6 +9,7 @@ everything again: both must be equal.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -68,10 +69,29 @@ def test_a_new_ticket_rebuilds_what_reads_tickets(built):
     res = dbt_runner.build(built)
     assert res.success, res.failures
     assert res.selected == ["source:raw.tickets+"]
+    ran = nodes_run(built)
+    # the tables reading tickets and every data test below them ran, the views stayed:
+    # fct_ticket_classification, a view, shows the new ticket all the same
+    assert {"model.fct_incidents", "model.invoice_lines",
+            "test.unique_stg_exports__tickets_ticket_id"} <= ran
+    assert not ran & {f"model.{name}" for name in views(built)}
     partial = sc.read_marts(built)
     assert "INCR-1" in {r["ticket_id"] for r in partial["fct_ticket_classification"]}
     assert partial != before
     assert partial == full_rebuild_marts(built)
+
+
+def nodes_run(home) -> set[str]:
+    """The nodes the last dbt command ran, as "model.name" / "test.name"."""
+    import json
+
+    results = json.loads((home / ".dbt" / "target" / "run_results.json").read_text())
+    return {".".join(r["unique_id"].split(".")[::2][:2]) for r in results["results"]}
+
+
+def views(home) -> set[str]:
+    return {r["view_name"] for r in sc.query(
+        home, "select view_name from duckdb_views() where not internal")}
 
 
 def finalize_from_marts(home, period):
@@ -235,6 +255,42 @@ def test_a_built_table_changed_outside_dbt_rebuilds_everything(built):
         con.close()
     res = dbt_runner.build(built)
     assert res.success and res.selected is None
+
+
+def test_a_view_dropped_outside_dbt_rebuilds_everything(built):
+    """A build for new rows leaves the views as they are; one that is missing brings a
+    whole build, which creates it again."""
+    dbt_runner.build(built)
+    assert "stmt_documents" in views(built)
+    con = sc._connect(built)
+    try:
+        con.execute("drop view main.stmt_documents")
+    finally:
+        con.close()
+    res = dbt_runner.build(built)
+    assert res.success and not res.skipped and res.selected is None
+    assert "stmt_documents" in views(built)
+
+
+def test_every_model_is_a_view_or_in_a_data_driven_build():
+    """A build for new rows selects DATA_DRIVEN_KINDS below the changed sources: any other
+    materialization (incremental, materialized view) would be left out of it."""
+    import yaml
+
+    kinds = {k.split(":", 1)[1] for k in dbt_runner.DATA_DRIVEN_KINDS
+             if k.startswith("config.materialized:")}
+    project = yaml.safe_load((dbt_runner.DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+
+    def declared(tree):
+        for key, value in tree.items():
+            if key == "+materialized":
+                yield value
+            elif isinstance(value, dict):
+                yield from declared(value)
+    found = set(declared(project["models"]))
+    for path in (dbt_runner.DBT_PROJECT_DIR / "models").rglob("*.*"):
+        found |= set(re.findall(r"materialized\s*=\s*['\"](\w+)['\"]", path.read_text()))
+    assert found == {"view", *kinds}
 
 
 def test_plan_build():

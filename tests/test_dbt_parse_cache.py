@@ -1,10 +1,10 @@
-"""A brand-new home starts from the machine's saved dbt parse (storage/dbt_runner.py):
+"""A brand-new home starts from the machine's saved dbt parse (storage/dbt_parse.py):
 dbt checks it and parses only what differs; a damaged cache costs a full parse, never a
 failed run."""
 
 import pytest
 from helpers import empty_warehouse, run_customers_model
-from support_billing.storage import dbt_runner
+from support_billing.storage import dbt_parse, dbt_runner
 
 
 def parse_log(home) -> str:
@@ -17,9 +17,9 @@ def test_a_new_home_reuses_the_saved_parse(tmp_path, monkeypatch):
     first.mkdir()
     second.mkdir()
     assert dbt_runner.run_dbt(first, ["parse"]).success
-    cached = dbt_runner.parse_cache()
+    cached = dbt_parse.parse_cache()
     assert cached == (tmp_path / "cache" / "dbt"
-                      / f"partial_parse-{dbt_runner._project_digest()[:16]}.msgpack")
+                      / f"partial_parse-{dbt_parse.project_digest()[:16]}.msgpack")
     assert cached.read_bytes() == (first / ".dbt/target/partial_parse.msgpack").read_bytes()
     assert "Unable to do partial parsing" in parse_log(first)  # nothing saved yet
 
@@ -32,7 +32,7 @@ def test_a_new_home_reuses_the_saved_parse(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_a_damaged_cache_means_a_full_parse(tmp_path, monkeypatch):
     monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
-    cached = dbt_runner.parse_cache()
+    cached = dbt_parse.parse_cache()
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"not a parse")
     home = tmp_path / "home"
@@ -53,13 +53,13 @@ def test_a_parse_of_other_project_files_is_not_used(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     saved = home / ".dbt" / "target" / "partial_parse.msgpack"
-    dbt_runner._seed_parse(saved)
+    dbt_parse.seed_parse(saved)
     assert not saved.exists()
     saved.parent.mkdir(parents=True)
     saved.write_bytes(b"this version's parse")
-    dbt_runner._keep_parse(saved)
-    assert sorted(p.name for p in other.parent.iterdir()) == [dbt_runner.parse_cache().name]
-    assert dbt_runner.parse_cache().read_bytes() == b"this version's parse"
+    dbt_parse.keep_parse(saved)
+    assert sorted(p.name for p in other.parent.iterdir()) == [dbt_parse.parse_cache().name]
+    assert dbt_parse.parse_cache().read_bytes() == b"this version's parse"
 
 
 def run_customers(home):
@@ -70,7 +70,7 @@ def test_a_process_parses_the_project_once(tmp_path, monkeypatch):
     """The billing build hands dbt this process's parse: a second home builds with no
     parse at all; changed project files (another digest) are parsed again."""
     monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(dbt_runner, "_PARSED", {})
+    monkeypatch.setattr(dbt_parse, "_PARSED", {})
     first = empty_warehouse(tmp_path / "a")
     second = empty_warehouse(tmp_path / "b")
     assert run_customers(first).success
@@ -80,7 +80,7 @@ def test_a_process_parses_the_project_once(tmp_path, monkeypatch):
     assert "partial parsing" not in log.lower()
     assert "OK created sql view model main.stg_exports__customers" in log
 
-    monkeypatch.setattr(dbt_runner, "_project_digest", lambda: "other project files")
+    monkeypatch.setattr(dbt_parse, "project_digest", lambda: "other project files")
     third = empty_warehouse(tmp_path / "c")
     assert run_customers(third).success
     assert "partial parsing" in parse_log(third).lower()

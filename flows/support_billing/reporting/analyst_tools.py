@@ -21,7 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support_billing.storage.dbt_runner import PROJECT_ROOT, run_dbt
+from support_billing.storage.dbt_parse import PROJECT_ROOT
+from support_billing.storage.dbt_runner import run_dbt
 from support_billing.storage.warehouse import warehouse_path
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"

@@ -1,24 +1,28 @@
-"""Run the dbt project in-process against a home folder's warehouse.
+"""Run the dbt project in-process against a home folder's warehouse, and build only what
+changed since the last successful build.
 
 dbt writes its target/ and logs/ under HOME/.dbt so that several homes (tests,
-benchmarks) never share a manifest. A home without a saved parse starts from the last one
-any home on this machine saved (``parse_cache``): dbt checks it against the project's
-files, the profile and the dbt version, and parses again whatever differs.
+benchmarks) never share a manifest; the parse is reused across commands and homes
+(``dbt_parse.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+from support_billing.storage.dbt_parse import (
+    DBT_PROJECT_DIR,
+    PARSE_FILE,
+    keep_parse,
+    parsed_project,
+    project_digest,
+    seed_parse,
+)
+
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 
 
@@ -56,58 +60,6 @@ def run_dbt(home: Path, args: list[str], vars: dict | None = None,
     return result
 
 
-PARSE_FILE = "partial_parse.msgpack"
-
-
-def parse_cache() -> Path:
-    """Where this machine keeps the last saved dbt parse of this very project (the user's
-    cache folder; ``SUPPORT_BILLING_CACHE`` moves it). The file is named by the project's
-    digest, so a home only starts from a parse of the same files: dbt never has to
-    re-parse part of a project from another version's parse."""
-    from platformdirs import user_cache_dir
-
-    root = os.environ.get("SUPPORT_BILLING_CACHE") or user_cache_dir("support-billing")
-    return Path(root) / "dbt" / f"partial_parse-{_project_digest()[:16]}.msgpack"
-
-
-def _seed_parse(saved: Path) -> None:
-    """A brand-new home starts from the machine's saved parse: a full parse of the project
-    costs ~2.5 s, checking a saved one ~0.2 s. Best effort: without it dbt parses."""
-    if saved.exists():
-        return
-    try:
-        cached = parse_cache()
-        if cached.exists():
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cached, saved)
-    except OSError:
-        pass
-
-
-def _keep_parse(saved: Path) -> None:
-    """Keep the home's saved parse as the machine's (written aside and renamed, so homes
-    running at once never read half a file); other versions' parses are removed."""
-    try:
-        cached = parse_cache()
-        if not saved.exists() or (cached.exists() and _same_file(saved, cached)):
-            return
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".parse-")
-        os.close(fd)
-        shutil.copyfile(saved, tmp)
-        os.replace(tmp, cached)
-        for other in cached.parent.glob("partial_parse-*.msgpack"):
-            if other != cached:
-                other.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    sa, sb = a.stat(), b.stat()
-    return sa.st_size == sb.st_size and a.read_bytes() == b.read_bytes()
-
-
 def _release_warehouse() -> None:
     """Close the DuckDB database dbt-duckdb keeps open (``keep_open: true`` in profiles.yml).
 
@@ -128,32 +80,6 @@ def _release_warehouse() -> None:
             env.close()
         except Exception:  # a full disk fails the close's checkpoint: dbt's error stands
             logging.getLogger(__name__).debug("closing dbt's warehouse", exc_info=True)
-
-
-# A process that builds more than once (``serve``, a test session, billing month after month
-# in one run) parses the project once: the billing build hands dbt the manifest this process
-# parsed (dbt's programmatic "reusing objects": ``dbtRunner(manifest=...)``) instead of
-# checking its saved parse again on every command (~1-2 s). Keyed by the project's digest, so
-# changed project files are parsed again. Other commands (docs, the project's own tests)
-# parse as usual and write their manifest.json.
-_PARSED: dict[str, object] = {}
-
-
-def _parsed_project(flags: list[str], saved_parse: Path):
-    """This process's parse of the project (None: the parse failed; the command then parses
-    itself and reports what is wrong). Only a parse made here reads or keeps the saved one."""
-    from dbt.cli.main import dbtRunner
-
-    digest = _project_digest()
-    if digest not in _PARSED:
-        _seed_parse(saved_parse)
-        res = dbtRunner().invoke(["parse", *flags])
-        _keep_parse(saved_parse)
-        if not res.success or res.result is None:
-            return None
-        _PARSED.clear()
-        _PARSED[digest] = res.result
-    return _PARSED[digest]
 
 
 def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None,
@@ -181,16 +107,16 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None,
     saved_parse = dbt_dir / "target" / PARSE_FILE
     os.chdir(home)
     try:
-        manifest = _parsed_project(flags, saved_parse) if reuse_parse and not vars else None
+        manifest = parsed_project(flags, saved_parse) if reuse_parse and not vars else None
         if manifest is None:  # dbt parses in this command: from the saved parse
-            _seed_parse(saved_parse)
+            seed_parse(saved_parse)
         res = dbtRunner(manifest=manifest).invoke([*args, *flags])
     finally:
         _release_warehouse()
         if cwd is not None:
             os.chdir(cwd)
     if manifest is None:
-        _keep_parse(saved_parse)
+        keep_parse(saved_parse)
     failures: list[str] = []
     if res.result is not None and hasattr(res.result, "results"):
         for r in res.result.results:
@@ -225,7 +151,6 @@ BUILT_TABLES = (
     "main.price_book", "main.invoices", "main.invoice_lines", "main.prepaid_deductions",
     "main.fct_incidents", "main.customer_year_usage",
 )
-PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
 # What finalizing a month changes (R15): the adjustments, hence the invoices, of the months
 # after it, which now compare with what it finalized.
 FINALIZED_SELECTORS = (
@@ -238,19 +163,10 @@ BUILD_EXCLUDE = ["--exclude", "test_type:unit", "tag:analytics,resource_type:tes
                  "tag:statements,resource_type:test"]
 
 
-def _project_digest() -> str:
-    digest = hashlib.sha256()
-    for part in PROJECT_PARTS:
-        root = DBT_PROJECT_DIR / part
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _table_digests(home: Path, tables: tuple[str, ...]) -> dict[str, str] | None:
-    """Per table: row count and an order-independent hash of every row (None: unknown)."""
+def _table_digests(home: Path, tables: tuple[str, ...],
+                   views: bool = False) -> dict[str, str] | None:
+    """Per table: row count and an order-independent hash of every row (None: unknown);
+    ``views``: also the names of the views in the warehouse (key "views")."""
     from support_billing.storage.warehouse import connect, warehouse_path
 
     if not warehouse_path(home).exists():
@@ -266,6 +182,10 @@ def _table_digests(home: Path, tables: tuple[str, ...]) -> dict[str, str] | None
             except Exception:  # table missing: not built yet
                 return None
             out[table] = f"{count}:{total}"
+        if views:
+            out["views"] = " ".join(name for (name,) in con.execute(
+                "select schema_name || '.' || view_name from duckdb_views() "
+                "where not internal order by 1").fetchall())
         return out
     finally:
         con.close()
@@ -300,6 +220,15 @@ def plan_build(last: dict, now: dict, built_now: dict | None) -> list[str] | Non
     return selectors
 
 
+# A build for new data (the project unchanged since the last successful build) leaves the
+# views alone: a view stores its query, not rows, so the one in the warehouse already reads
+# the new rows, and creating it again was 40% of a small build. Their data tests run.
+# (plan_build compares the warehouse's views with the last build's, so a view dropped
+# outside dbt brings a whole build.)
+DATA_DRIVEN_KINDS = ("config.materialized:table", "resource_type:test", "resource_type:seed",
+                     "resource_type:exposure")
+
+
 def build(home: Path, reads: str | None = None) -> DbtResult:
     """`dbt build` (seeds, models, data tests) of every month, limited to what changed
     since the last successful build (see SOURCE_TABLES above).
@@ -311,12 +240,12 @@ def build(home: Path, reads: str | None = None) -> DbtResult:
 
     home = Path(home).resolve()
     now = {
-        "project": _project_digest(),
+        "project": project_digest(),
         "year": date.today().year,
         "sources": _table_digests(home, SOURCE_TABLES),
     }
     last = _read_state(home)
-    plan = plan_build(last, now, _table_digests(home, BUILT_TABLES))
+    plan = plan_build(last, now, _table_digests(home, BUILT_TABLES, views=True))
     if plan == []:
         return DbtResult(success=True, skipped=True)
     narrowed = bool(reads and plan and set(plan) <= set(last.get("pending", [])))
@@ -324,12 +253,13 @@ def build(home: Path, reads: str | None = None) -> DbtResult:
     if narrowed:
         args += ["--select", *(f"{selector},+{reads}" for selector in plan)]
     elif plan:
-        args += ["--select", *plan]
+        args += ["--select", *(f"{selector},{kind}" for selector in plan
+                               for kind in DATA_DRIVEN_KINDS)]
     result = run_dbt(home, args, reuse_parse=True)
     state = _state_file(home)
     if result.success and now["sources"] is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
-        now["built"] = _table_digests(home, BUILT_TABLES)
+        now["built"] = _table_digests(home, BUILT_TABLES, views=True)
         if narrowed:
             now["pending"] = plan
         state.write_text(json.dumps(now))
