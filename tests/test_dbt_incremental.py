@@ -246,28 +246,27 @@ def test_new_rows_are_built_whole_even_for_a_report(built):
     assert sc.read_marts(built) == full_rebuild_marts(built)
 
 
-def test_a_built_table_changed_outside_dbt_rebuilds_everything(built):
-    dbt_runner.build(built)
-    con = sc._connect(built)
+def build_after_outside_change(home, sql: str):
+    """Build, run ``sql`` on the warehouse outside dbt, build again: the second result."""
+    dbt_runner.build(home)
+    con = sc._connect(home)
     try:
-        con.execute("update main.invoice_lines set amount = amount + 1")
+        con.execute(sql)
     finally:
         con.close()
-    res = dbt_runner.build(built)
+    return dbt_runner.build(home)
+
+
+def test_a_built_table_changed_outside_dbt_rebuilds_everything(built):
+    res = build_after_outside_change(built, "update main.invoice_lines set amount = amount + 1")
     assert res.success and res.selected is None
 
 
 def test_a_view_dropped_outside_dbt_rebuilds_everything(built):
     """A build for new rows leaves the views as they are; one that is missing brings a
     whole build, which creates it again."""
-    dbt_runner.build(built)
     assert "stmt_documents" in views(built)
-    con = sc._connect(built)
-    try:
-        con.execute("drop view main.stmt_documents")
-    finally:
-        con.close()
-    res = dbt_runner.build(built)
+    res = build_after_outside_change(built, "drop view main.stmt_documents")
     assert res.success and not res.skipped and res.selected is None
     assert "stmt_documents" in views(built)
 
