@@ -2,6 +2,8 @@
 dbt checks it and parses only what differs; a damaged cache costs a full parse, never a
 failed run."""
 
+import json
+
 import pytest
 from helpers import empty_warehouse, run_customers_model
 from support_billing.storage import dbt_parse, dbt_runner
@@ -84,3 +86,20 @@ def test_a_process_parses_the_project_once(tmp_path, monkeypatch):
     third = empty_warehouse(tmp_path / "c")
     assert run_customers(third).success
     assert "partial parsing" in parse_log(third).lower()
+
+
+def test_a_command_on_the_process_parse_writes_run_results_only(tmp_path, monkeypatch):
+    """Handed this process's parse, a command writes run_results.json (what ran, read by the
+    benchmark) and the saved parse, and no manifest.json: serialising the manifest again
+    would only repeat what the parse described."""
+    monkeypatch.setenv("SUPPORT_BILLING_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dbt_parse, "_PARSED", {})
+    home = empty_warehouse(tmp_path / "a")
+    assert run_customers(home).success
+    target = home / ".dbt" / "target"
+    ran = json.loads((target / "run_results.json").read_text())["results"]
+    assert [(r["unique_id"], r["status"]) for r in ran] == [
+        ("model.support_billing.stg_exports__customers", "success"),
+        ("operation.support_billing.support_billing-on-run-end-0", "success")]
+    assert (target / "partial_parse.msgpack").exists()
+    assert not (target / "manifest.json").exists()

@@ -101,7 +101,9 @@ def parsed_project(flags: list[str], saved_parse: Path):
     digest = project_digest()
     if digest not in _PARSED:
         seed_parse(saved_parse)
-        res = dbtRunner().invoke(["parse", *flags])
+        # no manifest.json: the manifest is kept in this process (``_PARSED``); the saved
+        # parse (partial_parse.msgpack) is written all the same
+        res = dbtRunner().invoke(["parse", "--no-write-json", *flags])
         keep_parse(saved_parse)
         if not res.success or res.result is None:
             return None
