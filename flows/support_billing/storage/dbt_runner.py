@@ -303,12 +303,11 @@ def note_finalized(home: Path, period: str) -> None:
     nothing; else it rebuilds the invoice marts (FINALIZED_SELECTORS)."""
     home = Path(home).resolve()
     last = _read_state(home)
-    sources = _table_digests(home, SOURCE_TABLES)
+    finalized = tuple(table for table in SOURCE_TABLES if table.startswith("billing."))
+    sources = _table_digests(home, finalized)  # the raw tables are as the build saw them
     if not last or sources is None or not isinstance(last.get("sources"), dict):
         return
-    for table in SOURCE_TABLES:
-        if table.startswith("billing."):
-            last["sources"][table] = sources[table]
+    last["sources"].update(sources)
     if not _finalized_as_computed(home, period):
         last["pending"] = sorted({*last.get("pending", []), *FINALIZED_SELECTORS})
     _state_file(home).write_text(json.dumps(last))
