@@ -111,6 +111,7 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=_file_rank)  # a stable sort
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist (-p no:xdist), unused
 def pytest_xdist_make_scheduler(config, log):
     """`-n N` (xdist's default ``--dist load``): whole files per worker, so that a module's
     fixture (a home built by dbt) is built once, not once on every worker that runs one of
