@@ -26,6 +26,7 @@ class Run:
     rc: int | None = None
     wall_s: float | None = None
     peak_mb: float | None = None
+    cpu_s: float | None = None  # user + system CPU of the command and its children
     stdout: str = ""
     stderr: str = ""
     stages: dict = field(default_factory=dict)  # name -> {"wall_s", "peak_mb"}
@@ -62,7 +63,10 @@ def measure(label: str, cmd: list[str], env: dict, timeout: float) -> Run:
     use_time = os.path.exists(TIME_BIN) and os.access(TIME_BIN, os.X_OK)
     with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as tf:
         time_file = tf.name
-    full = [TIME_BIN, "-f", "%M", "-o", time_file, *cmd] if use_time else cmd
+    # peak RSS (KB), user and system CPU seconds of the command and the children it waited
+    # for (the statement workers); CPU is the figure that machine noise (disk writeback, a
+    # busy neighbour) moves least
+    full = [TIME_BIN, "-f", "%M %U %S", "-o", time_file, *cmd] if use_time else cmd
     box = [0.0]
     started = time.perf_counter()
     proc = subprocess.Popen(full, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -100,7 +104,9 @@ def measure(label: str, cmd: list[str], env: dict, timeout: float) -> Run:
     if use_time:
         try:
             lines = [x for x in Path(time_file).read_text().splitlines() if x.strip()]
-            run.peak_mb = int(lines[-1]) / 1024
+            peak_kb, user, system = lines[-1].split()
+            run.peak_mb = int(peak_kb) / 1024
+            run.cpu_s = float(user) + float(system)
         except (OSError, ValueError, IndexError):
             run.peak_mb = None
     elif box[0]:

@@ -27,6 +27,26 @@ def _ratio(a: dict | None, b: dict | None) -> float | None:
     return a["wall_s"] / b["wall_s"]
 
 
+def _cpu_ratio(a: dict | None, b: dict | None) -> float | None:
+    if not a or not b or a.get("cpu_s") is None or not b.get("cpu_s"):
+        return None
+    if a.get("rc") != 0 or b.get("rc") != 0:
+        return None
+    return a["cpu_s"] / b["cpu_s"]
+
+
+def cpu_ratios(result: dict) -> list[dict]:
+    """The same comparisons in CPU seconds (figures beside the targets, which are wall
+    time): what a run costs the machine, steadier than wall time from run to run."""
+    runs = result.get("paths", {}).get("runs", {})
+    ref, cold = runs.get("reference"), runs.get("cold")
+    return [{"figure": name, "value": value} for name, value in (
+        ("cold bill / plain Python, CPU", _cpu_ratio(cold, ref)),
+        ("monthly-path bill / cold bill, CPU", _cpu_ratio(runs.get("monthly"), cold)),
+        ("R15 no-op re-bill / cold bill, CPU", _cpu_ratio(runs.get("noop"), cold)),
+    )]
+
+
 def ratios(result: dict) -> list[dict]:
     runs = result.get("paths", {}).get("runs", {})
     ref, cold = runs.get("reference"), runs.get("cold")
@@ -113,10 +133,10 @@ def report_paths(result: dict) -> str:
     runs = paths["runs"]
     out = [f"Comparison steps: {paths['period']} (monthly path from month "
            f"{paths['monthly_from']:02d})",
-           f"  {'Command':<52} {'exit':>5} {'wall s':>9} {'peak MB':>9}"]
+           f"  {'Command':<52} {'exit':>5} {'wall s':>9} {'CPU s':>9} {'peak MB':>9}"]
     for r in _commands(runs):
         out.append(f"  {r['label']:<52} {_f(r['rc'], '{}'):>5} {_f(r['wall_s']):>9} "
-                   f"{_f(r['peak_mb'], '{:.0f}'):>9}")
+                   f"{_f(r.get('cpu_s')):>9} {_f(r['peak_mb'], '{:.0f}'):>9}")
     out += _reference_lines(runs)
     out += _where_lines(runs)
     out += ["", f"  {'Ratio against the targets':<44} {'value':>10} {'target':>10} {'met':>5}"]
@@ -125,6 +145,8 @@ def report_paths(result: dict) -> str:
         fmt = "{:.0f}" if "MB" in row["figure"] else "{:.3f}"
         out.append(f"  {row['figure']:<44} {_f(row['value'], fmt):>10} "
                    f"{_f(row['target'], fmt):>10} {met:>5}")
+    for row in cpu_ratios(result):
+        out.append(f"  {row['figure']:<44} {_f(row['value'], '{:.3f}'):>10}")
     out.append("  (plain Python = the literal test oracle behind a csv reader, slower than a "
                "tuned program:\n   see benchmarks/README.md; ratios are figures, never a "
                "failed run)")

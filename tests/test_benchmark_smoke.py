@@ -76,6 +76,8 @@ WHERE = ["process start", "imports", "prefect (server, flow start)", "dbt parse"
          "dbt models (sum)", "gate", "export", "Each model of the monthly-path bill"]
 RATIOS = ["cold bill / plain Python", "monthly-path bill / cold bill",
           "R15 no-op re-bill / cold bill", "peak memory of any command (MB)"]
+CPU_RATIOS = ["cold bill / plain Python, CPU", "monthly-path bill / cold bill, CPU",
+              "R15 no-op re-bill / cold bill, CPU"]
 
 
 def check_paths(out: str, result: dict, months: list[str]) -> None:
@@ -84,8 +86,11 @@ def check_paths(out: str, result: dict, months: list[str]) -> None:
         assert f"  {label} " in out, label
     labels = [r["label"] for r in result["paths"]["runs"]["months"]]
     assert labels == [f"monthly: bill {m}" for m in months]
-    for label in WHERE + RATIOS:
+    for label in WHERE + RATIOS + CPU_RATIOS:
         assert label in out, label
+    if Path("/usr/bin/time").exists():  # CPU seconds come from GNU time, as the peak does
+        for r in [result["paths"]["runs"]["reference"], result["paths"]["runs"]["cold"]]:
+            assert r["cpu_s"] is not None and r["cpu_s"] >= 0, r
     assert "Plain-Python reference (csv module" in out
     assert [r["figure"] for r in result["ratios"]] == RATIOS
     assert [r["target"] for r in result["ratios"]][1:] == [0.4, 0.25, 3072.0]
@@ -169,3 +174,14 @@ def test_benchmark_comparison_steps_on_the_real_pipeline(tmp_path, prefect_api_u
     assert monthly["dbt invocations"] >= 1 and monthly["dbt parse"] > 0
     assert "fct_invoice_lines_computed" in monthly["dbt"]["models"]
     assert all(r["value"] is not None for r in result["ratios"])
+
+
+def test_cpu_ratios_compare_cpu_seconds_of_successful_runs():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from paths_report import cpu_ratios
+
+    runs = {"reference": {"rc": 0, "cpu_s": 10.0}, "cold": {"rc": 0, "cpu_s": 25.0},
+            "monthly": {"rc": 0, "cpu_s": 5.0}, "noop": {"rc": 1, "cpu_s": 1.0}}
+    assert [(r["figure"], r["value"]) for r in cpu_ratios({"paths": {"runs": runs}})] == [
+        ("cold bill / plain Python, CPU", 2.5), ("monthly-path bill / cold bill, CPU", 0.2),
+        ("R15 no-op re-bill / cold bill, CPU", None)]  # a failed run gives no figure
