@@ -38,22 +38,28 @@ def main() -> None:
     pages = [template.render(**c).encode() for c in islice(cycle(contexts), args.pages)]
     html_s = (time.perf_counter() - start) / args.pages
     html_kb = sum(map(len, pages)) / len(pages) / 1024
+    n = args.invoices
+    print(f"queries for {len(contexts)} statements: {query_s:.2f} s")
+    print(f"HTML: {html_s * 1000:.2f} ms and {html_kb:.1f} KiB a page -> {n} invoices: "
+          f"{html_s * n:.0f} s, {html_kb * n / 1024:.0f} MiB")
+    if args.pdf_pages > 0:  # 0: HTML only (Chromium not needed)
+        pdf_s, pdf_kb = _pdf(pages[:len(contexts)], args.pdf_pages)
+        print(f"PDF:  {pdf_s * 1000:.0f} ms and {pdf_kb:.1f} KiB a page -> {n} invoices: "
+              f"{pdf_s * n / 60:.0f} min, {pdf_kb * n / 1024:.0f} MiB")
+
+
+def _pdf(pages: list[bytes], count: int) -> tuple[float, float]:
+    """Seconds and KiB per page of ``count`` pages printed by one headless Chromium."""
     with tempfile.TemporaryDirectory() as tmp:
         pairs = []
-        for i, page in enumerate(islice(cycle(pages[:len(contexts)]), args.pdf_pages)):
+        for i, page in enumerate(islice(cycle(pages), count)):
             html = Path(tmp) / f"{i}.html"
             html.write_bytes(page)
             pairs.append((html, html.with_suffix(".pdf")))
         start = time.perf_counter()
         html_files_to_pdf(pairs)
-        pdf_s = (time.perf_counter() - start) / args.pdf_pages
-        pdf_kb = sum(p.stat().st_size for _, p in pairs) / len(pairs) / 1024
-    n = args.invoices
-    print(f"queries for {len(contexts)} statements: {query_s:.2f} s")
-    print(f"HTML: {html_s * 1000:.2f} ms and {html_kb:.1f} KiB a page -> {n} invoices: "
-          f"{html_s * n:.0f} s, {html_kb * n / 1024:.0f} MiB")
-    print(f"PDF:  {pdf_s * 1000:.0f} ms and {pdf_kb:.1f} KiB a page -> {n} invoices: "
-          f"{pdf_s * n / 60:.0f} min, {pdf_kb * n / 1024:.0f} MiB")
+        seconds = (time.perf_counter() - start) / count
+        return seconds, sum(p.stat().st_size for _, p in pairs) / len(pairs) / 1024
 
 
 if __name__ == "__main__":
