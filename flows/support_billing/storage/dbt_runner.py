@@ -135,10 +135,23 @@ def _run_dbt_once(home: Path, args: list[str], vars: dict | None = None,
         for r in res.result.results:
             status = str(getattr(r, "status", "")).lower()
             if status in {"error", "fail", "runtimeerror"}:
-                failures.append(f"{r.node.unique_id}: {(r.message or status).splitlines()[0]}")
+                failures.append(f"{r.node.unique_id}: {failure_text(r.message or status)}")
     if res.exception is not None:
-        failures.append(str(res.exception).strip().splitlines()[0])
+        failures.append(failure_text(str(res.exception)))
     return DbtResult(success=bool(res.success) and not failures, failures=failures)
+
+
+def failure_text(message: str) -> str:
+    """One line from a dbt error message. dbt heads a database's error with its kind and
+    the node that failed ("Runtime Error in model invoice_lines (models/...)", or only
+    "Runtime Error") and gives the cause on the next line ("IO Error: ... No space left on
+    device"): both are kept, so the one line a failed run prints says what to act on."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    heading = lines[0].endswith(" Error") or (" Error in " in lines[0]
+                                              and lines[0].endswith(")"))
+    return f"{lines[0]}: {lines[1]}" if heading and len(lines) > 1 else lines[0]
 
 
 # What a build depends on. A model's table stays valid while the dbt sources it reads, the
