@@ -19,20 +19,13 @@ def reference_target(customers: int) -> float | None:
     return None
 
 
-def _ratio(a: dict | None, b: dict | None) -> float | None:
-    if not a or not b or a.get("wall_s") is None or not b.get("wall_s"):
+def _ratio(a: dict | None, b: dict | None, key: str = "wall_s") -> float | None:
+    """a / b in ``key`` (wall_s or cpu_s); None unless both ran and succeeded."""
+    if not a or not b or a.get(key) is None or not b.get(key):
         return None
     if a.get("rc") != 0 or b.get("rc") != 0:
         return None
-    return a["wall_s"] / b["wall_s"]
-
-
-def _cpu_ratio(a: dict | None, b: dict | None) -> float | None:
-    if not a or not b or a.get("cpu_s") is None or not b.get("cpu_s"):
-        return None
-    if a.get("rc") != 0 or b.get("rc") != 0:
-        return None
-    return a["cpu_s"] / b["cpu_s"]
+    return a[key] / b[key]
 
 
 def cpu_ratios(result: dict) -> list[dict]:
@@ -41,9 +34,9 @@ def cpu_ratios(result: dict) -> list[dict]:
     runs = result.get("paths", {}).get("runs", {})
     ref, cold = runs.get("reference"), runs.get("cold")
     return [{"figure": name, "value": value} for name, value in (
-        ("cold bill / plain Python, CPU", _cpu_ratio(cold, ref)),
-        ("monthly-path bill / cold bill, CPU", _cpu_ratio(runs.get("monthly"), cold)),
-        ("R15 no-op re-bill / cold bill, CPU", _cpu_ratio(runs.get("noop"), cold)),
+        ("cold bill / plain Python, CPU", _ratio(cold, ref, "cpu_s")),
+        ("monthly-path bill / cold bill, CPU", _ratio(runs.get("monthly"), cold, "cpu_s")),
+        ("R15 no-op re-bill / cold bill, CPU", _ratio(runs.get("noop"), cold, "cpu_s")),
     )]
 
 
